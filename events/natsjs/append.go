@@ -1,0 +1,314 @@
+package natsjs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nuid"
+	"github.com/oklog/ulid/v2"
+
+	"github.com/circuit-breaker/circuit-breaker/events"
+)
+
+// MaxEventsPerAppend caps one append (JetStream's atomic batch limit).
+const MaxEventsPerAppend = 1000
+
+// commitTimeout bounds one round trip of the committer to JetStream.
+const commitTimeout = 30 * time.Second
+
+type appendReq struct {
+	stream   string
+	expected events.Revision
+	evs      []events.Event
+	now      time.Time
+	done     chan appendRes
+
+	head head     // resolved by the committer
+	msgs [][]byte // encoded records, filled with revisions once head is known
+}
+
+type appendRes struct {
+	out events.Appended
+	err error
+}
+
+// Append implements events.Store. See the package doc for group commit.
+// If ctx ends while the append is queued or in flight, Append returns
+// ctx.Err() and the append may or may not have happened.
+func (s *Store) Append(ctx context.Context, stream string, expected events.Revision, evs ...events.Event) (events.Appended, error) {
+	if err := events.ValidateStream(stream); err != nil {
+		return events.Appended{}, err
+	}
+	if len(evs) == 0 {
+		return events.Appended{}, fmt.Errorf("%w: append to %s: no events", events.ErrInvalid, stream)
+	}
+	if len(evs) > MaxEventsPerAppend {
+		return events.Appended{}, fmt.Errorf("%w: append to %s: %d events, at most %d per append", events.ErrInvalid, stream, len(evs), MaxEventsPerAppend)
+	}
+	for i, e := range evs {
+		if e.Type == "" {
+			return events.Appended{}, fmt.Errorf("%w: append to %s: event %d has no type", events.ErrInvalid, stream, i)
+		}
+		if len(e.Data) > 0 && !json.Valid(e.Data) {
+			return events.Appended{}, fmt.Errorf("%w: append to %s: event %d (%s) data is not valid JSON", events.ErrInvalid, stream, i, e.Type)
+		}
+	}
+	if expected < events.Any {
+		return events.Appended{}, fmt.Errorf("%w: append to %s: expected revision %d", events.ErrInvalid, stream, expected)
+	}
+	// IDs are fixed here so that a retried publish is deduplicated by
+	// JetStream (Nats-Msg-Id) instead of stored twice.
+	evs = append([]events.Event(nil), evs...)
+	for i := range evs {
+		if evs[i].ID == "" {
+			evs[i].ID = ulid.Make().String()
+		}
+	}
+	r := &appendReq{stream: stream, expected: expected, evs: evs, now: time.Now(), done: make(chan appendRes, 1)}
+	select {
+	case s.reqs <- r:
+	case <-s.stop:
+		return events.Appended{}, events.ErrClosed
+	case <-ctx.Done():
+		return events.Appended{}, ctx.Err()
+	}
+	select {
+	case res := <-r.done:
+		return res.out, res.err
+	case <-ctx.Done():
+		return events.Appended{}, ctx.Err()
+	}
+}
+
+// commitLoop is the single committer. It owns batching; it exits when the
+// store is closed, after answering every queued append.
+func (s *Store) commitLoop() {
+	defer close(s.done)
+	var pending []*appendReq // deferred: same stream as an earlier one in the batch
+	for {
+		var first *appendReq
+		if len(pending) > 0 {
+			first, pending = pending[0], pending[1:]
+		} else {
+			select {
+			case first = <-s.reqs:
+			case <-s.stop:
+				s.drain()
+				return
+			}
+		}
+		batch := []*appendReq{first}
+		inBatch := map[string]bool{first.stream: true}
+		n := len(first.evs)
+		var later []*appendReq
+		take := func(r *appendReq) {
+			if inBatch[r.stream] {
+				later = append(later, r)
+				return
+			}
+			inBatch[r.stream] = true
+			batch = append(batch, r)
+			n += len(r.evs)
+		}
+		for len(pending) > 0 && n < s.opts.MaxBatch {
+			r := pending[0]
+			pending = pending[1:]
+			take(r)
+		}
+	fill:
+		for n < s.opts.MaxBatch {
+			select {
+			case r := <-s.reqs:
+				take(r)
+			default:
+				break fill
+			}
+		}
+		pending = append(later, pending...)
+		s.commit(batch)
+	}
+}
+
+// drain answers appends still queued at Close.
+func (s *Store) drain() {
+	for {
+		select {
+		case r := <-s.reqs:
+			r.done <- appendRes{err: events.ErrClosed}
+		default:
+			return
+		}
+	}
+}
+
+// commit writes a group of appends to distinct streams.
+func (s *Store) commit(batch []*appendReq) {
+	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
+	defer cancel()
+	ready := batch[:0]
+	for _, r := range batch {
+		if err := s.prepare(ctx, r); err != nil {
+			r.done <- appendRes{err: err}
+			continue
+		}
+		ready = append(ready, r)
+	}
+	switch {
+	case len(ready) == 0:
+		return
+	case len(ready) == 1:
+		s.commitOne(ctx, ready[0])
+		return
+	}
+	if err := s.publish(ctx, ready); err != nil {
+		// One of them conflicted (or the batch failed as a whole): retry
+		// each on its own so that only the guilty ones fail.
+		for _, r := range ready {
+			s.heads.forget(r.stream)
+			if err := s.prepare(ctx, r); err != nil {
+				r.done <- appendRes{err: err}
+				continue
+			}
+			s.commitOne(ctx, r)
+		}
+	}
+}
+
+// commitOne writes one append, retrying a stale head for Any.
+func (s *Store) commitOne(ctx context.Context, r *appendReq) {
+	for attempt := 0; ; attempt++ {
+		err := s.publish(ctx, []*appendReq{r})
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, errWrongLastSeq) || attempt >= 5 {
+			r.done <- appendRes{err: err}
+			return
+		}
+		s.heads.forget(r.stream)
+		if err := s.prepare(ctx, r); err != nil {
+			r.done <- appendRes{err: err}
+			return
+		}
+	}
+}
+
+// prepare resolves the stream's head, checks the expected revision and
+// encodes the records.
+func (s *Store) prepare(ctx context.Context, r *appendReq) error {
+	h, ok := s.heads.get(r.stream)
+	if !ok {
+		var err error
+		if h, err = s.fetchHead(ctx, r.stream); err != nil {
+			return err
+		}
+		s.heads.put(r.stream, h)
+	}
+	if r.expected != events.Any && uint64(r.expected) != h.rev {
+		// The cache is never ahead of the store, but it may be behind:
+		// confirm before reporting a conflict.
+		if fresh, err := s.fetchHead(ctx, r.stream); err == nil {
+			h = fresh
+			s.heads.put(r.stream, h)
+		}
+		if uint64(r.expected) != h.rev {
+			return &events.ConflictError{Stream: r.stream, Expected: r.expected, Actual: h.rev}
+		}
+	}
+	r.head = h
+	r.msgs = r.msgs[:0]
+	for i, e := range r.evs {
+		b, err := json.Marshal(newRecord(e, h.rev+uint64(i)+1, r.now))
+		if err != nil {
+			return fmt.Errorf("natsjs: encode %s event: %w", e.Type, err)
+		}
+		r.msgs = append(r.msgs, b)
+	}
+	return nil
+}
+
+var errWrongLastSeq = errors.New("wrong last sequence")
+
+// pubAck is JetStream's answer to a publish or a batch commit.
+type pubAck struct {
+	Stream string `json:"stream"`
+	Seq    uint64 `json:"seq"`
+	Count  uint64 `json:"count"`
+	Error  *struct {
+		Code        int    `json:"code"`
+		ErrCode     int    `json:"err_code"`
+		Description string `json:"description"`
+	} `json:"error"`
+}
+
+// publish writes the appends of reqs as one message (a single event) or one
+// atomic batch, and answers every request on success. It answers none on
+// failure: the caller decides.
+func (s *Store) publish(ctx context.Context, reqs []*appendReq) error {
+	total := 0
+	for _, r := range reqs {
+		total += len(r.msgs)
+	}
+	batchID := ""
+	if total > 1 {
+		batchID = nuid.Next()
+	}
+	var reply *nats.Msg
+	i := 0
+	for _, r := range reqs {
+		subj := s.subject(r.stream)
+		for j, body := range r.msgs {
+			i++
+			m := &nats.Msg{Subject: subj, Data: body, Header: nats.Header{}}
+			m.Header.Set("Nats-Msg-Id", r.evs[j].ID)
+			if j == 0 {
+				m.Header.Set("Nats-Expected-Last-Subject-Sequence", strconv.FormatUint(r.head.seq, 10))
+			}
+			if batchID != "" {
+				m.Header.Set("Nats-Batch-Id", batchID)
+				m.Header.Set("Nats-Batch-Sequence", strconv.Itoa(i))
+			}
+			if i < total {
+				if err := s.nc.PublishMsg(m); err != nil {
+					return fmt.Errorf("natsjs: publish: %w", err)
+				}
+				continue
+			}
+			if batchID != "" {
+				m.Header.Set("Nats-Batch-Commit", "1")
+			}
+			var err error
+			if reply, err = s.nc.RequestMsgWithContext(ctx, m); err != nil {
+				return fmt.Errorf("natsjs: publish: %w", err)
+			}
+		}
+	}
+	var ack pubAck
+	if err := json.Unmarshal(reply.Data, &ack); err != nil {
+		return fmt.Errorf("natsjs: bad publish ack %q: %w", reply.Data, err)
+	}
+	if ack.Error != nil {
+		if ack.Error.ErrCode == 10071 || ack.Error.ErrCode == 10164 {
+			return fmt.Errorf("natsjs: %s: %w", ack.Error.Description, errWrongLastSeq)
+		}
+		return fmt.Errorf("natsjs: publish rejected: %s (code %d)", ack.Error.Description, ack.Error.ErrCode)
+	}
+	// Batch messages are stored contiguously, ending at ack.Seq.
+	seq := ack.Seq - uint64(total) + 1
+	for _, r := range reqs {
+		n := uint64(len(r.msgs))
+		out := events.Appended{
+			FirstRevision: r.head.rev + 1, LastRevision: r.head.rev + n,
+			FirstPosition: seq, LastPosition: seq + n - 1,
+		}
+		seq += n
+		s.heads.put(r.stream, head{rev: out.LastRevision, seq: out.LastPosition})
+		r.done <- appendRes{out: out}
+	}
+	return nil
+}
