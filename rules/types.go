@@ -3,8 +3,9 @@ package rules
 // Condition is one node of a rule's condition tree, in the JSON shape users
 // write (see the seed's "Smart Content Routing" rule). A node is either a
 // leaf comparison (Field, Operator, Value) or a group (Conditions combined by
-// Combinator, optionally labelled by Group). A node that has Conditions is a
-// group; any other node is a leaf.
+// Combinator, optionally labelled by Group). A node with any group key
+// (group, conditions or combinator) is a group and must not also have leaf
+// keys; any other node is a leaf.
 type Condition struct {
 	// Leaf fields.
 	Field    string `json:"field,omitempty"`
