@@ -1,0 +1,224 @@
+package actors
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/oklog/ulid/v2"
+
+	"github.com/circuit-breaker/circuit-breaker/events"
+	"github.com/circuit-breaker/circuit-breaker/workflow"
+)
+
+// maxConflictRetries bounds how often a command is re-decided after losing
+// an append race.
+const maxConflictRetries = 5
+
+// resourceActor is the activation of one resource. Its fields are touched
+// only from Receive.
+type resourceActor struct {
+	sys       *System
+	id        string
+	loaded    bool
+	st        resourceState
+	machine   *workflow.Machine
+	sinceSnap int
+}
+
+func (a *resourceActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		ctx.SetReceiveTimeout(a.sys.opts.PassivateAfter)
+	case *actor.ReceiveTimeout:
+		a.sys.deactivate(a.id, ctx.Self())
+		ctx.Stop(ctx.Self())
+	case *createMsg:
+		res, err := a.create(m.cmd)
+		ctx.Respond(reply{res: res, err: err})
+	case *fireMsg:
+		t, err := a.fire(m.cmd)
+		ctx.Respond(reply{trans: t, err: err})
+	case *getMsg:
+		res, err := a.get(m.caller)
+		ctx.Respond(reply{res: res, err: err})
+	}
+}
+
+func (a *resourceActor) stream() string { return events.ResourceStream(a.id) }
+
+func opCtx(d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), d)
+}
+
+// load rebuilds the state from the latest snapshot and the stream's tail,
+// or catches up from where it is.
+func (a *resourceActor) load(ctx context.Context) error {
+	if !a.loaded && a.sys.snapshots != nil {
+		snap, ok, err := a.sys.snapshots.LoadSnapshot(ctx, a.stream())
+		if err != nil {
+			a.sys.log.Warn("snapshot not loaded; replaying the stream", "stream", a.stream(), "err", err)
+		} else if ok && snap.Version == snapshotVersion {
+			var st resourceState
+			if err := json.Unmarshal(snap.State, &st); err == nil {
+				a.st = st
+			}
+		}
+	}
+	var tail []events.Envelope
+	var err error
+	if seeker, ok := a.sys.store.(events.StreamSeeker); ok {
+		tail, err = seeker.ReadStreamAfter(ctx, a.stream(), a.st.Revision+1, a.st.Position, 0)
+	} else {
+		tail, err = a.sys.store.ReadStream(ctx, a.stream(), a.st.Revision+1, 0)
+	}
+	if err != nil {
+		return fmt.Errorf("load resource %s: %w", a.id, err)
+	}
+	for _, e := range tail {
+		if err := a.st.apply(e); err != nil {
+			return fmt.Errorf("load resource %s: %w", a.id, err)
+		}
+	}
+	a.sinceSnap += len(tail)
+	a.loaded = true
+	if a.st.exists() && a.machine == nil {
+		m, err := a.sys.Workflows.Machine(ctx, Caller{Tenant: a.st.Tenant}, a.st.WorkflowID, a.st.WorkflowVersion)
+		if err != nil {
+			return fmt.Errorf("load resource %s: %w", a.id, err)
+		}
+		a.machine = m
+	}
+	return nil
+}
+
+func (a *resourceActor) get(c Caller) (Resource, error) {
+	ctx, cancel := opCtx(a.sys.opts.RequestTimeout)
+	defer cancel()
+	if err := a.load(ctx); err != nil {
+		return Resource{}, err
+	}
+	if !a.st.exists() || a.st.Tenant != c.Tenant {
+		return Resource{}, fmt.Errorf("resource %q: %w", a.id, ErrNotFound)
+	}
+	return a.st.view(a.id), nil
+}
+
+func (a *resourceActor) create(cmd CreateResource) (Resource, error) {
+	ctx, cancel := opCtx(a.sys.opts.RequestTimeout)
+	defer cancel()
+	for attempt := 0; ; attempt++ {
+		if err := a.load(ctx); err != nil {
+			return Resource{}, err
+		}
+		if a.st.exists() {
+			if cmd.IdempotencyKey != "" && a.st.CreateKey == cmd.IdempotencyKey && a.st.Tenant == cmd.Tenant {
+				return a.st.view(a.id), nil
+			}
+			return Resource{}, fmt.Errorf("resource %q: %w", a.id, ErrAlreadyExists)
+		}
+		m, err := a.sys.Workflows.Machine(ctx, cmd.Caller, cmd.WorkflowID, cmd.WorkflowVersion)
+		if err != nil {
+			return Resource{}, err
+		}
+		data := cmd.Data
+		if data == nil {
+			data = map[string]any{}
+		}
+		ev, err := events.NewEvent(events.TypeResourceCreated, events.ResourceCreatedVersion, events.ResourceCreated{
+			ResourceID: a.id, WorkflowID: cmd.WorkflowID, WorkflowVersion: m.Definition().Version,
+			State: m.InitialState(), Data: data, IdempotencyKey: cmd.IdempotencyKey,
+		})
+		if err != nil {
+			return Resource{}, err
+		}
+		ev.Tenant, ev.Actor, ev.CorrelationID, ev.CausationID = cmd.Tenant, cmd.Actor, cmd.CorrelationID, cmd.IdempotencyKey
+		if err := a.append(ctx, ev); err != nil {
+			if errors.Is(err, events.ErrConflict) && attempt < maxConflictRetries {
+				continue
+			}
+			return Resource{}, err
+		}
+		a.machine = m
+		return a.st.view(a.id), nil
+	}
+}
+
+func (a *resourceActor) fire(cmd FireActivity) (Transition, error) {
+	ctx, cancel := opCtx(a.sys.opts.RequestTimeout)
+	defer cancel()
+	for attempt := 0; ; attempt++ {
+		if err := a.load(ctx); err != nil {
+			return Transition{}, err
+		}
+		if !a.st.exists() || a.st.Tenant != cmd.Tenant {
+			return Transition{}, fmt.Errorf("resource %q: %w", a.id, ErrNotFound)
+		}
+		if t, ok := a.st.seen(cmd.IdempotencyKey); ok {
+			if t.Activity != cmd.ActivityID {
+				return Transition{}, fmt.Errorf("idempotency key %q was used for activity %q: %w", cmd.IdempotencyKey, t.Activity, ErrAlreadyExists)
+			}
+			t.ResourceID, t.Replayed = a.id, true
+			return t, nil
+		}
+		data := workflow.Merge(a.st.Data, cmd.Input)
+		d, err := a.machine.Fire(a.st.State, cmd.ActivityID, data)
+		if err != nil {
+			return Transition{}, err
+		}
+		ev, err := events.NewEvent(events.TypeStateChanged, events.StateChangedVersion, events.StateChanged{
+			ResourceID: a.id, WorkflowID: a.st.WorkflowID, Activity: d.ActivityID,
+			From: d.From, To: d.To, Input: cmd.Input, IdempotencyKey: cmd.IdempotencyKey,
+		})
+		if err != nil {
+			return Transition{}, err
+		}
+		ev.Tenant, ev.Actor, ev.CorrelationID, ev.CausationID = cmd.Tenant, cmd.Actor, cmd.CorrelationID, cmd.IdempotencyKey
+		if err := a.append(ctx, ev); err != nil {
+			if errors.Is(err, events.ErrConflict) && attempt < maxConflictRetries {
+				continue // another writer won: catch up and decide again
+			}
+			if errors.Is(err, events.ErrConflict) {
+				return Transition{}, fmt.Errorf("resource %s: %w", a.id, ErrBusy)
+			}
+			return Transition{}, err
+		}
+		return Transition{
+			ResourceID: a.id, Activity: d.ActivityID, From: d.From, To: d.To,
+			Revision: a.st.Revision, Position: a.st.Position,
+		}, nil
+	}
+}
+
+// append writes ev at the revision the actor knows and applies it. On a
+// conflict the caller reloads (load catches up from the known revision).
+func (a *resourceActor) append(ctx context.Context, ev events.Event) error {
+	if ev.ID == "" {
+		ev.ID = ulid.Make().String()
+	}
+	ev.Time = time.Now().UTC()
+	out, err := a.sys.store.Append(ctx, a.stream(), events.Exact(a.st.Revision), ev)
+	if err != nil {
+		return err
+	}
+	env := events.Envelope{
+		ID: ev.ID, Stream: a.stream(), Type: ev.Type, Version: ev.Version,
+		Revision: out.LastRevision, Position: out.LastPosition, Time: ev.Time,
+		Tenant: ev.Tenant, CorrelationID: ev.CorrelationID, CausationID: ev.CausationID,
+		Actor: ev.Actor, Data: ev.Data,
+	}
+	if err := a.st.apply(env); err != nil {
+		return err
+	}
+	a.sinceSnap++
+	if a.sys.opts.SnapshotEvery > 0 && a.sinceSnap >= a.sys.opts.SnapshotEvery {
+		if snap, err := a.st.snapshot(a.stream()); err == nil {
+			a.sys.offerSnapshot(snap)
+			a.sinceSnap = 0
+		}
+	}
+	return nil
+}
