@@ -17,9 +17,9 @@ type CreateResource struct {
 	WorkflowID string
 	// WorkflowVersion is optional; 0 means the latest version.
 	WorkflowVersion int
-	Data           map[string]any
-	IdempotencyKey string
-	CorrelationID  string
+	Data            map[string]any
+	IdempotencyKey  string
+	CorrelationID   string
 }
 
 // FireActivity fires an activity on a resource.
