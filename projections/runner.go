@@ -96,6 +96,9 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 	last, err := r.store.LastPosition(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
 		return fmt.Errorf("projections: %w", err)
 	}
 	r.mu.Lock()
@@ -104,6 +107,9 @@ func (r *Runner) Run(ctx context.Context) error {
 	r.mu.Unlock()
 	sub, err := r.store.Subscribe(ctx, r.views.Position()+1)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
 		return fmt.Errorf("projections: %w", err)
 	}
 	defer sub.Close()

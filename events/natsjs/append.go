@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nuid"
 	"github.com/oklog/ulid/v2"
 
@@ -90,6 +91,7 @@ func (s *Store) Append(ctx context.Context, stream string, expected events.Revis
 func (s *Store) commitLoop() {
 	defer close(s.done)
 	var pending []*appendReq // deferred: same stream as an earlier one in the batch
+	lastN := 0               // size of the previous group: the load's recent level
 	for {
 		var first *appendReq
 		if len(pending) > 0 {
@@ -129,6 +131,23 @@ func (s *Store) commitLoop() {
 				break fill
 			}
 		}
+		// Under load, a group smaller than the last one is usually a
+		// group whose writers are still on their way back: linger briefly
+		// so that one commit serves them all.
+		if n < lastN && n < s.opts.MaxBatch {
+			t := time.NewTimer(s.opts.Linger)
+		linger:
+			for n < lastN && n < s.opts.MaxBatch {
+				select {
+				case r := <-s.reqs:
+					take(r)
+				case <-t.C:
+					break linger
+				}
+			}
+			t.Stop()
+		}
+		lastN = n
 		pending = append(later, pending...)
 		s.commit(batch)
 	}
@@ -163,6 +182,9 @@ func (s *Store) commit(batch []*appendReq) {
 		return
 	case len(ready) == 1:
 		s.commitOne(ctx, ready[0])
+		return
+	case len(ready) < s.opts.MinAtomicBatch && allSingle(ready):
+		s.commitSingles(ctx, ready)
 		return
 	}
 	if err := s.publish(ctx, ready); err != nil {
@@ -311,4 +333,56 @@ func (s *Store) publish(ctx context.Context, reqs []*appendReq) error {
 		r.done <- appendRes{out: out}
 	}
 	return nil
+}
+
+func allSingle(rs []*appendReq) bool {
+	for _, r := range rs {
+		if len(r.msgs) != 1 {
+			return false
+		}
+	}
+	return true
+}
+
+// commitSingles writes one-event appends as individual messages, all sent
+// before any ack is awaited (each is atomic on its own and carries its own
+// expected sequence). It is cheaper than an atomic batch for small groups:
+// JetStream stages every atomic batch in a store of its own first.
+func (s *Store) commitSingles(ctx context.Context, rs []*appendReq) {
+	futs := make([]jetstream.PubAckFuture, len(rs))
+	for i, r := range rs {
+		m := nats.NewMsg(s.subject(r.stream))
+		m.Data = r.msgs[0]
+		m.Header.Set("Nats-Msg-Id", r.evs[0].ID)
+		m.Header.Set("Nats-Expected-Last-Subject-Sequence", strconv.FormatUint(r.head.seq, 10))
+		f, err := s.js.PublishMsgAsync(m)
+		if err != nil {
+			r.done <- appendRes{err: fmt.Errorf("natsjs: publish: %w", err)}
+			continue
+		}
+		futs[i] = f
+	}
+	for i, f := range futs {
+		if f == nil {
+			continue
+		}
+		r := rs[i]
+		select {
+		case ack := <-f.Ok():
+			out := events.Appended{FirstRevision: r.head.rev + 1, LastRevision: r.head.rev + 1, FirstPosition: ack.Sequence, LastPosition: ack.Sequence}
+			s.heads.put(r.stream, head{rev: out.LastRevision, seq: ack.Sequence})
+			r.done <- appendRes{out: out}
+		case <-f.Err():
+			// A stale head or another failure: the one-by-one path
+			// re-checks the head, and retries or reports a conflict.
+			s.heads.forget(r.stream)
+			if err := s.prepare(ctx, r); err != nil {
+				r.done <- appendRes{err: err}
+				continue
+			}
+			s.commitOne(ctx, r)
+		case <-ctx.Done():
+			r.done <- appendRes{err: ctx.Err()}
+		}
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,9 +68,11 @@ func TestContractExternal(t *testing.T) {
 
 func externalServer(t *testing.T) string {
 	t.Helper()
-	bin, err := exec.LookPath("nats-server")
-	if err != nil {
-		t.Log("nats-server binary not found; using a listening embedded server as the external one")
+	// `make test` builds the nats-server version pinned in go.mod and
+	// names it here; Debian's nats-server is too old for the store.
+	bin := os.Getenv("NATS_SERVER_BIN")
+	if bin == "" {
+		t.Log("NATS_SERVER_BIN not set; using a listening embedded server as the external one")
 		srv, err := natsjs.StartEmbedded(natsjs.EmbeddedOptions{Dir: t.TempDir(), Listen: true, Port: -1})
 		if err != nil {
 			t.Fatal(err)
@@ -178,5 +181,36 @@ func TestReadStreamAfter(t *testing.T) {
 	got, err := s.ReadStreamAfter(ctx, "seek-1", 8, pos[6], 0)
 	if err != nil || len(got) != 3 || got[0].Revision != 8 {
 		t.Fatalf("ReadStreamAfter = %d events from %v, %v", len(got), got, err)
+	}
+}
+
+func TestOldServerRefused(t *testing.T) {
+	bin, err := exec.LookPath("nats-server")
+	if err != nil {
+		t.Skip("no nats-server on PATH to try an old version with")
+	}
+	out, _ := exec.Command(bin, "--version").Output()
+	if !strings.Contains(string(out), "v2.9.") && !strings.Contains(string(out), "v2.10.") {
+		t.Skipf("nats-server on PATH is %s, not an old one", out)
+	}
+	port := freePort(t)
+	cmd := exec.Command(bin, "-js", "-sd", t.TempDir(), "-a", "127.0.0.1", "-p", strconv.Itoa(port))
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	var nc *nats.Conn
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if nc, err = nats.Connect(fmt.Sprintf("nats://127.0.0.1:%d", port)); err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	_, err = natsjs.Open(context.Background(), nc, natsjs.Options{})
+	if err == nil || !strings.Contains(err.Error(), "too old") {
+		t.Fatalf("Open on %s: err = %v, want a too-old error", out, err)
 	}
 }

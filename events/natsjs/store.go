@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,6 +28,13 @@ type Options struct {
 	Replicas int
 	// MaxBatch caps the events of one group commit (default 256).
 	MaxBatch int
+	// MinAtomicBatch is the smallest group of one-event appends written
+	// as one atomic batch; smaller groups are pipelined as single
+	// messages (default 12, the break-even measured on a local disk).
+	MinAtomicBatch int
+	// Linger is how long the committer may wait for a group to fill up
+	// when the load was higher a moment ago (default 500µs).
+	Linger time.Duration
 	// Upcasters are applied to every event read.
 	Upcasters *events.Upcasters
 	// Logger receives warnings; nil uses slog.Default().
@@ -45,6 +53,12 @@ func (o *Options) defaults() {
 	}
 	if o.MaxBatch <= 0 {
 		o.MaxBatch = 256
+	}
+	if o.MinAtomicBatch <= 0 {
+		o.MinAtomicBatch = 12
+	}
+	if o.Linger <= 0 {
+		o.Linger = 500 * time.Microsecond
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -75,6 +89,9 @@ var (
 // starts the committer. Close stops it; the connection stays the caller's.
 func Open(ctx context.Context, nc *nats.Conn, o Options) (*Store, error) {
 	o.defaults()
+	if !serverAtLeast(nc.ConnectedServerVersion(), 2, 12) {
+		return nil, fmt.Errorf("natsjs: NATS server %s is too old: the event store needs 2.12 or newer (atomic batch publish, batched direct get)", nc.ConnectedServerVersion())
+	}
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, fmt.Errorf("natsjs: %w", err)
@@ -229,4 +246,14 @@ func snapKey(stream string) string {
 		}
 	}
 	return string(b)
+}
+
+// serverAtLeast reports whether a NATS server version string ("2.15.2",
+// "v2.12.0-beta") is at least major.minor.
+func serverAtLeast(version string, major, minor int) bool {
+	var ma, mi int
+	if _, err := fmt.Sscanf(strings.TrimPrefix(version, "v"), "%d.%d", &ma, &mi); err != nil {
+		return false
+	}
+	return ma > major || ma == major && mi >= minor
 }

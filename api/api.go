@@ -1,0 +1,114 @@
+package api
+
+import (
+	"log/slog"
+	"net/http"
+	"regexp"
+	"time"
+
+	"github.com/circuit-breaker/circuit-breaker/actors"
+	"github.com/circuit-breaker/circuit-breaker/events"
+	"github.com/circuit-breaker/circuit-breaker/projections"
+)
+
+// DefaultTenant is the tenant of a request without an X-Tenant header.
+const DefaultTenant = "default"
+
+// TenantHeader names the tenant a request acts for.
+const TenantHeader = "X-Tenant"
+
+// Deps are what the API serves from.
+type Deps struct {
+	// System executes commands and answers strongly consistent reads.
+	System *actors.System
+	// Runner feeds the projections that lists and histories are read from.
+	Runner *projections.Runner
+	// Store is read by the event feed.
+	Store events.Store
+	// Logger receives request failures; nil uses slog.Default().
+	Logger *slog.Logger
+	// ReadYourWritesTimeout bounds how long a history read waits for the
+	// projections to include the resource's last event (default 2s).
+	ReadYourWritesTimeout time.Duration
+}
+
+type handler struct {
+	sys    *actors.System
+	runner *projections.Runner
+	views  *projections.Views
+	store  events.Store
+	log    *slog.Logger
+	ryw    time.Duration
+}
+
+// New returns the API's handler. It starts no goroutines: the caller runs
+// the Runner and owns the System and Store.
+func New(d Deps) http.Handler {
+	h := &handler{sys: d.System, runner: d.Runner, views: d.Runner.Views(), store: d.Store, log: d.Logger, ryw: d.ReadYourWritesTimeout}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	if h.ryw <= 0 {
+		h.ryw = 2 * time.Second
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /health", h.health)
+	mux.HandleFunc("GET /ready", h.ready)
+
+	mux.HandleFunc("POST /api/v1/workflows", h.createWorkflow)
+	mux.HandleFunc("GET /api/v1/workflows", h.listWorkflows)
+	mux.HandleFunc("GET /api/v1/workflows/{id}", h.getWorkflow)
+	mux.HandleFunc("PUT /api/v1/workflows/{id}", h.putWorkflow)
+
+	mux.HandleFunc("POST /api/v1/resources", h.createResource)
+	mux.HandleFunc("GET /api/v1/resources", h.listResources)
+	mux.HandleFunc("GET /api/v1/resources/{id}", h.getResource)
+	mux.HandleFunc("GET /api/v1/resources/{id}/history", h.history)
+	mux.HandleFunc("POST /api/v1/resources/{id}/activities/{activity}", h.fire)
+
+	mux.HandleFunc("GET /api/v1/events", h.events)
+
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		h.writeError(w, r, &notFoundError{r.Method + " " + r.URL.Path})
+	})
+	return mux
+}
+
+// notFoundError is an unknown route.
+type notFoundError struct{ what string }
+
+func (e *notFoundError) Error() string { return "no route for " + e.what }
+func (e *notFoundError) Is(t error) bool {
+	return t == actors.ErrNotFound
+}
+
+func (h *handler) health(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (h *handler) ready(w http.ResponseWriter, _ *http.Request) {
+	if !h.runner.CaughtUp() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{
+			"status": "unavailable",
+			"reason": "projections are catching up with the event log",
+		})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+var tenantRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+
+// caller returns who a request acts for. There is no authentication yet
+// (a later change adds it): the tenant is whatever the client names.
+func caller(r *http.Request) (actors.Caller, error) {
+	t := r.Header.Get(TenantHeader)
+	if t == "" {
+		t = DefaultTenant
+	}
+	if !tenantRE.MatchString(t) {
+		return actors.Caller{}, badRequest(TenantHeader+" must be 1-64 letters, digits, '.', '_' or '-'",
+			Problem{Path: TenantHeader, Msg: "invalid tenant"})
+	}
+	return actors.Caller{Tenant: t, Actor: "api"}, nil
+}

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/circuit-breaker/circuit-breaker/workflow"
+)
+
+func apply(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("apply", "apply -f FILE [flags]",
+		`Creates a workflow from a definition file (JSON or YAML). When the file
+names an id that already exists on the server, it stores the next version
+instead. Prints the workflow's id and version; when the server rejects the
+definition, prints each problem with the field it concerns and exits 1.
+`, stderr)
+	cl := addClientFlags(fs)
+	file := fs.String("f", "", "workflow definition `file` (.yaml, .yml or .json); - reads stdin")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *file == "" {
+		fs.Usage()
+		return usageErr("apply: -f FILE is required")
+	}
+	var body []byte
+	var err error
+	if *file == "-" {
+		body, err = io.ReadAll(os.Stdin)
+	} else {
+		body, err = os.ReadFile(*file)
+	}
+	if err != nil {
+		return err
+	}
+	base := cl.base(fs, os.LookupEnv)
+	ctype := "application/yaml"
+	if ext := strings.ToLower(filepath.Ext(*file)); ext == ".json" {
+		ctype = "application/json"
+	}
+
+	// The id, if the file has one, decides between create and new version.
+	// A definition that does not parse is sent anyway: the server's answer
+	// names every problem.
+	def, _ := workflow.Parse(body)
+	method, path, verb := "POST", "/api/v1/workflows", "created"
+	if def.ID != "" {
+		exists, err := workflowExists(ctx, cl, base, def.ID)
+		if err != nil {
+			return err
+		}
+		if exists {
+			method, path, verb = "PUT", "/api/v1/workflows/"+url.PathEscape(def.ID), "updated"
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, method, base+path, bytes.NewReader(body))
+	if err != nil {
+		return usageErr("--server: %v", err)
+	}
+	req.Header.Set("Content-Type", ctype)
+	cl.header(req)
+	res, err := httpClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode/100 != 2 {
+		return fmt.Errorf("%s rejected: %w", *file, apiError(res))
+	}
+	var out workflow.Definition
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
+		return fmt.Errorf("reading the server's answer: %w", err)
+	}
+	fmt.Fprintf(stdout, "workflow %s version %d %s\n", out.ID, out.Version, verb)
+	return nil
+}
+
+func workflowExists(ctx context.Context, cl *clientFlags, base, id string) (bool, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", base+"/api/v1/workflows/"+url.PathEscape(id), nil)
+	if err != nil {
+		return false, usageErr("--server: %v", err)
+	}
+	cl.header(req)
+	res, err := httpClient.Do(req)
+	if err != nil {
+		return false, err
+	}
+	defer res.Body.Close()
+	switch res.StatusCode {
+	case http.StatusOK:
+		return true, nil
+	case http.StatusNotFound:
+		return false, nil
+	}
+	return false, apiError(res)
+}

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/circuit-breaker/circuit-breaker/actors"
+	"github.com/circuit-breaker/circuit-breaker/api"
+	"github.com/circuit-breaker/circuit-breaker/config"
+	"github.com/circuit-breaker/circuit-breaker/projections"
+)
+
+// shutdownTimeout bounds the graceful shutdown of the HTTP server and the
+// actors.
+const shutdownTimeout = 15 * time.Second
+
+func serve(ctx context.Context, args []string, _, stderr io.Writer) error {
+	fs := newFlags("serve", "serve [flags]",
+		`Runs the server: the event store (embedded NATS in <data-dir>/nats unless
+NATS_URL or nats.url names a cluster), the workflow actors, the projections
+and the HTTP API. Flags override the configuration file and the environment.
+The server refuses a non-loopback host unless allow_insecure_public_bind is
+true, because the API has no authentication yet. It stops gracefully on
+SIGINT or SIGTERM.
+`, stderr)
+	cf := addConfigFlags(fs)
+	host := fs.String("host", "", "`address` to listen on (overrides server.host)")
+	port := fs.Int("port", 0, "TCP `port` to listen on; 0 picks a free one (overrides server.port)")
+	addrFile := fs.String("addr-file", "", "write the actual listen address to this `file` once listening")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := cf.load(fs, stderr)
+	if err != nil {
+		return err
+	}
+	if isSet(fs, "host") {
+		cfg.Server.Host = *host
+	}
+	if isSet(fs, "port") {
+		if *port < 0 || *port > 65535 {
+			return usageErr("--port must be between 0 and 65535, got %d", *port)
+		}
+		cfg.Server.Port = *port
+	}
+	if !cfg.IsLoopback() && !cfg.Server.AllowInsecurePublicBind {
+		return usageErr("refusing to listen on %s: the API has no authentication yet, so it only listens on loopback "+
+			"(127.0.0.1, ::1, localhost). To expose it anyway, set server.allow_insecure_public_bind = true "+
+			"in the configuration file", cfg.Addr())
+	}
+	return (&server{cfg: cfg, log: newLogger(cfg, stderr), addrFile: *addrFile}).run(ctx)
+}
+
+// server is one run of the serve command.
+type server struct {
+	cfg      config.Config
+	log      *slog.Logger
+	addrFile string
+}
+
+// run starts every part, serves until ctx ends or a part fails, then stops
+// them in reverse order: HTTP, actors, projections, event store.
+func (s *server) run(ctx context.Context) (err error) {
+	log := s.log
+	if !s.cfg.IsLoopback() {
+		log.Warn("listening on a non-loopback address WITHOUT authentication", "host", s.cfg.Server.Host)
+	}
+	store, closeStore, err := openStore(ctx, s.cfg, log)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+
+	snapEvery := s.cfg.Events.SnapshotEvery
+	if snapEvery == 0 {
+		snapEvery = -1 // config: 0 disables; actors: negative disables
+	}
+	sys := actors.New(store, actors.Options{
+		PassivateAfter: time.Duration(s.cfg.Actors.PassivateAfter),
+		SnapshotEvery:  snapEvery,
+		Logger:         log.With("component", "actors"),
+	})
+
+	// The projection runner: owned here, stopped after the HTTP server.
+	runner := projections.NewRunner(store, store, projections.NewViews(), projections.RunnerOptions{Logger: log.With("component", "projections")})
+	runCtx, stopRunner := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	failed := make(chan error, 2)
+	wg.Go(func() {
+		// Run may report runCtx's end as an error when it ends during start-up.
+		if err := runner.Run(runCtx); err != nil && runCtx.Err() == nil {
+			failed <- fmt.Errorf("projections: %w", err)
+		}
+	})
+	defer func() {
+		stopRunner()
+		wg.Wait()
+	}()
+	wg.Go(func() { s.logWhenReady(runCtx, runner) })
+
+	ln, err := net.Listen("tcp", s.cfg.Addr())
+	if err != nil {
+		stopActors(sys, log)
+		return fmt.Errorf("listen: %w", err)
+	}
+	addr := ln.Addr().String()
+	baseCtx, cancelRequests := context.WithCancel(context.Background())
+	defer cancelRequests()
+	hs := &http.Server{
+		Handler:           api.New(api.Deps{System: sys, Runner: runner, Store: store, Logger: log.With("component", "api")}),
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return baseCtx },
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	wg.Go(func() {
+		if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			failed <- fmt.Errorf("http: %w", err)
+		}
+	})
+	log.Info("listening", "addr", addr)
+	if s.addrFile != "" {
+		if err := writeFileAtomic(s.addrFile, addr+"\n"); err != nil {
+			log.Error("writing the address file", "err", err)
+		}
+	}
+
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case err = <-failed:
+		log.Error("shutting down after a failure", "err", err)
+	}
+	cancelRequests() // ends event feeds that follow the log
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if herr := hs.Shutdown(sctx); herr != nil {
+		log.Warn("http shutdown", "err", herr)
+		_ = hs.Close()
+	}
+	stopActors(sys, log)
+	log.Info("stopped")
+	return err
+}
+
+func stopActors(sys *actors.System, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := sys.Stop(ctx); err != nil {
+		log.Warn("stopping actors", "err", err)
+	}
+}
+
+// logWhenReady logs once the projections have caught up.
+func (s *server) logWhenReady(ctx context.Context, r *projections.Runner) {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for !r.CaughtUp() {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+	s.log.Info("ready", "position", r.Views().Position())
+}
+
+// writeFileAtomic writes data to path through a temporary file and a rename,
+// so a reader never sees a partial file.
+func writeFileAtomic(path, data string) error {
+	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+"."+strconv.Itoa(os.Getpid()))
+	if err := os.WriteFile(tmp, []byte(data), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
