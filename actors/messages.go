@@ -65,6 +65,8 @@ type (
 	createMsg struct{ cmd CreateResource }
 	fireMsg   struct{ cmd FireActivity }
 	getMsg    struct{ caller Caller }
+	// passivateMsg asks an idle actor to stop.
+	passivateMsg struct{}
 	// reply is every answer of the resource actor.
 	reply struct {
 		res   Resource

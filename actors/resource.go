@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -32,10 +33,12 @@ type resourceActor struct {
 func (a *resourceActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
-		ctx.SetReceiveTimeout(a.sys.opts.PassivateAfter)
-	case *actor.ReceiveTimeout:
-		a.sys.deactivate(a.id, ctx.Self())
-		ctx.Stop(ctx.Self())
+		name := ctx.Self().Id
+		a.id = name[:strings.LastIndex(name, nameSep)]
+	case passivateMsg:
+		if a.sys.passivate(a.id, ctx.Self()) {
+			ctx.Stop(ctx.Self())
+		}
 	case *createMsg:
 		res, err := a.create(m.cmd)
 		ctx.Respond(reply{res: res, err: err})

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -56,9 +58,13 @@ type System struct {
 	// Workflows holds the workflow definitions.
 	Workflows *Workflows
 
+	props *actor.Props
+
 	mu      sync.Mutex
 	stopped bool
-	active  map[string]*actor.PID // resource id → its activation
+	gen     uint64                 // activation counter: unique actor names
+	active  map[string]*activation // resource id → its activation
+	quit    chan struct{}          // stops the passivation sweeper
 
 	snapMu     sync.RWMutex
 	snapClosed bool
@@ -76,12 +82,18 @@ func New(store events.Store, o Options) *System {
 		log:       o.Logger,
 		as:        actor.NewActorSystem(actor.WithLoggerFactory(quietLogger)),
 		Workflows: newWorkflows(store),
-		active:    make(map[string]*actor.PID),
+		active:    make(map[string]*activation),
+		quit:      make(chan struct{}),
 		snapq:     make(chan events.Snapshot, 1024),
 	}
 	s.snapshots, _ = store.(events.Snapshots)
-	s.wg.Add(1)
+	// One Props for every resource actor (the actor learns its id from
+	// its name) and a lock-free mailbox: both keep idle actors small.
+	s.props = actor.PropsFromProducer(func() actor.Actor { return &resourceActor{sys: s} },
+		actor.WithMailbox(actor.UnboundedLockfree()))
+	s.wg.Add(2)
 	go s.snapshotWriter()
+	go s.sweep()
 	return s
 }
 
@@ -93,9 +105,10 @@ func (s *System) Stop(ctx context.Context) error {
 		return nil
 	}
 	s.stopped = true
+	close(s.quit)
 	pids := make([]*actor.PID, 0, len(s.active))
-	for _, pid := range s.active {
-		pids = append(pids, pid)
+	for _, a := range s.active {
+		pids = append(pids, a.pid)
 	}
 	clear(s.active)
 	s.mu.Unlock()
@@ -155,13 +168,13 @@ func (s *System) request(ctx context.Context, id string, msg any) (reply, error)
 		timeout = time.Until(dl)
 	}
 	for attempt := 0; attempt < 5; attempt++ {
-		pid, err := s.activate(id)
+		a, err := s.activate(id)
 		if err != nil {
 			return reply{}, err
 		}
-		res, err := s.as.Root.RequestFuture(pid, msg, timeout).Result()
+		res, err := s.as.Root.RequestFuture(a.pid, msg, timeout).Result()
 		if errors.Is(err, actor.ErrDeadLetter) {
-			s.deactivate(id, pid)
+			s.deactivate(id, a.pid)
 			continue
 		}
 		if errors.Is(err, actor.ErrTimeout) {
@@ -179,28 +192,92 @@ func (s *System) request(ctx context.Context, id string, msg any) (reply, error)
 	return reply{}, fmt.Errorf("resource %s: activation kept stopping: %w", id, ErrBusy)
 }
 
-func (s *System) activate(id string) (*actor.PID, error) {
+// activation is a resident resource actor and when it was last used.
+type activation struct {
+	pid  *actor.PID
+	last atomic.Int64 // unix nanoseconds of the last request
+}
+
+// nameSep separates a resource id from the activation counter in an
+// actor's name; stream names never contain it.
+const nameSep = "#"
+
+func (s *System) activate(id string) (*activation, error) {
+	now := time.Now().UnixNano()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.stopped {
 		return nil, ErrStopped
 	}
-	if pid, ok := s.active[id]; ok {
-		return pid, nil
+	if a, ok := s.active[id]; ok {
+		a.last.Store(now)
+		return a, nil
 	}
-	p := actor.PropsFromProducer(func() actor.Actor { return &resourceActor{sys: s, id: id} })
-	pid := s.as.Root.Spawn(p)
-	s.active[id] = pid
-	return pid, nil
+	s.gen++
+	pid, err := s.as.Root.SpawnNamed(s.props, id+nameSep+strconv.FormatUint(s.gen, 36))
+	if err != nil {
+		return nil, fmt.Errorf("activate resource %s: %w", id, err)
+	}
+	a := &activation{pid: pid}
+	a.last.Store(now)
+	s.active[id] = a
+	return a, nil
 }
 
 // deactivate forgets pid as the activation of id (if it still is).
 func (s *System) deactivate(id string, pid *actor.PID) {
 	s.mu.Lock()
-	if cur, ok := s.active[id]; ok && cur.Equal(pid) {
+	if cur, ok := s.active[id]; ok && cur.pid.Equal(pid) {
 		delete(s.active, id)
 	}
 	s.mu.Unlock()
+}
+
+// passivate forgets the activation pid of id if it is still idle; the
+// actor stops itself when it returns true. A request racing the stop
+// finds a dead letter and is retried on a new activation.
+func (s *System) passivate(id string, pid *actor.PID) bool {
+	idle := time.Now().Add(-s.opts.PassivateAfter).UnixNano()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur, ok := s.active[id]
+	if !ok || !cur.pid.Equal(pid) {
+		return true // already replaced: this activation is orphaned
+	}
+	if cur.last.Load() > idle {
+		return false
+	}
+	delete(s.active, id)
+	return true
+}
+
+// sweep asks idle actors to passivate. One sweeper for the whole system
+// costs far less memory than a receive timer per actor.
+func (s *System) sweep() {
+	defer s.wg.Done()
+	every := max(s.opts.PassivateAfter/4, 5*time.Millisecond)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	var idle []*actor.PID
+	for {
+		select {
+		case <-s.quit:
+			return
+		case now := <-t.C:
+			cutoff := now.Add(-s.opts.PassivateAfter).UnixNano()
+			idle = idle[:0]
+			s.mu.Lock()
+			for _, a := range s.active {
+				if a.last.Load() <= cutoff {
+					idle = append(idle, a.pid)
+				}
+			}
+			s.mu.Unlock()
+			for _, pid := range idle {
+				s.as.Root.Send(pid, passivateMsg{})
+			}
+		}
+	}
 }
 
 // snapshotWriter saves snapshots off the command path.
