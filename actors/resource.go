@@ -57,9 +57,14 @@ func opCtx(d time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), d)
 }
 
-// load rebuilds the state from the latest snapshot and the stream's tail,
-// or catches up from where it is.
-func (a *resourceActor) load(ctx context.Context) error {
+// load rebuilds the state on first use; with refresh it also catches up
+// with events other writers appended (after a conflict). The actor is the
+// only writer of its stream on this node, so a loaded state is current
+// until an append says otherwise.
+func (a *resourceActor) load(ctx context.Context, refresh bool) error {
+	if a.loaded && !refresh {
+		return nil
+	}
 	if !a.loaded && a.sys.snapshots != nil {
 		snap, ok, err := a.sys.snapshots.LoadSnapshot(ctx, a.stream())
 		if err != nil {
@@ -101,7 +106,7 @@ func (a *resourceActor) load(ctx context.Context) error {
 func (a *resourceActor) get(c Caller) (Resource, error) {
 	ctx, cancel := opCtx(a.sys.opts.RequestTimeout)
 	defer cancel()
-	if err := a.load(ctx); err != nil {
+	if err := a.load(ctx, false); err != nil {
 		return Resource{}, err
 	}
 	if !a.st.exists() || a.st.Tenant != c.Tenant {
@@ -114,7 +119,7 @@ func (a *resourceActor) create(cmd CreateResource) (Resource, error) {
 	ctx, cancel := opCtx(a.sys.opts.RequestTimeout)
 	defer cancel()
 	for attempt := 0; ; attempt++ {
-		if err := a.load(ctx); err != nil {
+		if err := a.load(ctx, attempt > 0); err != nil {
 			return Resource{}, err
 		}
 		if a.st.exists() {
@@ -154,7 +159,7 @@ func (a *resourceActor) fire(cmd FireActivity) (Transition, error) {
 	ctx, cancel := opCtx(a.sys.opts.RequestTimeout)
 	defer cancel()
 	for attempt := 0; ; attempt++ {
-		if err := a.load(ctx); err != nil {
+		if err := a.load(ctx, attempt > 0); err != nil {
 			return Transition{}, err
 		}
 		if !a.st.exists() || a.st.Tenant != cmd.Tenant {

@@ -31,20 +31,18 @@ func (s *Store) direct(ctx context.Context, req directReq, fn func(subject strin
 	if err != nil {
 		return 0, false, err
 	}
-	inbox := s.nc.NewRespInbox()
-	sub, err := s.nc.SubscribeSync(inbox)
-	if err != nil {
-		return 0, false, fmt.Errorf("natsjs: direct get: %w", err)
-	}
-	defer sub.Unsubscribe()
+	inbox, replies := s.replies.open(req.Batch + 2) // the messages and the end-of-batch marker
+	defer s.replies.close(inbox)
 	if err := s.nc.PublishRequest("$JS.API.DIRECT.GET."+s.opts.Stream, inbox, body); err != nil {
 		return 0, false, fmt.Errorf("natsjs: direct get: %w", err)
 	}
 	n := 0
 	for {
-		m, err := sub.NextMsgWithContext(ctx)
-		if err != nil {
-			return n, false, fmt.Errorf("natsjs: direct get: %w", err)
+		var m *nats.Msg
+		select {
+		case m = <-replies:
+		case <-ctx.Done():
+			return n, false, fmt.Errorf("natsjs: direct get: %w", ctx.Err())
 		}
 		switch status := m.Header.Get("Status"); status {
 		case "":

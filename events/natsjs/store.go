@@ -73,6 +73,8 @@ type Store struct {
 	pfx  string // "<prefix>.ev."
 	kv   jetstream.KeyValue
 
+	replies *replies
+
 	heads headCache
 	reqs  chan *appendReq
 	stop  chan struct{}
@@ -119,8 +121,12 @@ func Open(ctx context.Context, nc *nats.Conn, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("natsjs: create snapshot bucket: %w", err)
 	}
+	rep, err := newReplies(nc)
+	if err != nil {
+		return nil, err
+	}
 	s := &Store{
-		nc: nc, js: js, opts: o, pfx: o.Prefix + ".ev.", kv: kv,
+		nc: nc, js: js, opts: o, pfx: o.Prefix + ".ev.", kv: kv, replies: rep,
 		heads: newHeadCache(1 << 20),
 		reqs:  make(chan *appendReq, 4096),
 		stop:  make(chan struct{}),
@@ -134,6 +140,7 @@ func Open(ctx context.Context, nc *nats.Conn, o Options) (*Store, error) {
 func (s *Store) Close() error {
 	s.once.Do(func() { close(s.stop) })
 	<-s.done
+	s.replies.stop()
 	return nil
 }
 
