@@ -235,3 +235,38 @@ func testConcurrentFiring(t *testing.T, nodes []*actors.System, store events.Sto
 		t.Fatal("no transition acknowledged")
 	}
 }
+
+func TestWorkflowVersions(t *testing.T) {
+	sys, _, wf := setup(t, actors.Options{})
+	ctx := context.Background()
+	if _, err := sys.CreateResource(ctx, actors.CreateResource{Caller: acme, ResourceID: "v1-doc", WorkflowID: wf}); err != nil {
+		t.Fatal(err)
+	}
+	same, err := sys.Workflows.NewVersion(ctx, acme, wf, approval())
+	if err != nil || same.Version != 1 {
+		t.Fatalf("unchanged definition stored as version %d, %v; want version 1 kept", same.Version, err)
+	}
+	changed := approval()
+	changed.Activities = changed.Activities[:2] // drop approve_document
+	v2, err := sys.Workflows.NewVersion(ctx, acme, wf, changed)
+	if err != nil || v2.Version != 2 {
+		t.Fatalf("new version = %d, %v", v2.Version, err)
+	}
+	if _, err := sys.Workflows.NewVersion(ctx, actors.Caller{Tenant: "other"}, wf, changed); !errors.Is(err, actors.ErrNotFound) {
+		t.Fatalf("other tenant's new version: %v, want not found", err)
+	}
+	// The old resource stays on version 1, which still has approve_document.
+	if _, err := sys.Fire(ctx, actors.FireActivity{Caller: acme, ResourceID: "v1-doc", ActivityID: "start_review"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sys.Fire(ctx, actors.FireActivity{Caller: acme, ResourceID: "v1-doc", ActivityID: "approve_document", Input: map[string]any{"score": 10}}); err != nil {
+		t.Fatalf("v1 resource lost its version's activity: %v", err)
+	}
+	r, err := sys.CreateResource(ctx, actors.CreateResource{Caller: acme, ResourceID: "v2-doc", WorkflowID: wf})
+	if err != nil || r.WorkflowVersion != 2 {
+		t.Fatalf("new resource on version %d, %v; want 2", r.WorkflowVersion, err)
+	}
+	if _, err := sys.Fire(ctx, actors.FireActivity{Caller: acme, ResourceID: "v2-doc", ActivityID: "approve_document"}); !errors.Is(err, workflow.ErrUnknownActivity) {
+		t.Fatalf("approve_document on v2: %v, want unknown activity", err)
+	}
+}

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -51,14 +52,40 @@ func (w *Workflows) Create(ctx context.Context, c Caller, def workflow.Definitio
 }
 
 // NewVersion stores def as the next version of workflow id. Resources
-// already running stay on the version they started with.
+// already running stay on the version they started with. A definition equal
+// to the latest one stores nothing and returns the latest.
 func (w *Workflows) NewVersion(ctx context.Context, c Caller, id string, def workflow.Definition) (workflow.Definition, error) {
 	prev, err := w.Latest(ctx, c, id)
 	if err != nil {
 		return workflow.Definition{}, err
 	}
 	def = workflow.NextVersion(&prev, def)
+	if same, err := sameDefinition(prev, def); err != nil {
+		return workflow.Definition{}, err
+	} else if same {
+		return prev, nil // nothing changed: no new version
+	}
 	return w.put(ctx, c, def, events.Exact(uint64(prev.Version)))
+}
+
+// sameDefinition reports whether next, once normalised, equals prev except
+// for its version. An invalid next is reported by put, not here.
+func sameDefinition(prev, next workflow.Definition) (bool, error) {
+	m, err := workflow.Compile(next)
+	if err != nil {
+		return false, nil
+	}
+	n := m.Definition()
+	n.Version = prev.Version
+	a, err := json.Marshal(prev)
+	if err != nil {
+		return false, err
+	}
+	b, err := json.Marshal(n)
+	if err != nil {
+		return false, err
+	}
+	return bytes.Equal(a, b), nil
 }
 
 func (w *Workflows) put(ctx context.Context, c Caller, def workflow.Definition, expected events.Revision) (workflow.Definition, error) {

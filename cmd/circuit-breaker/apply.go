@@ -52,11 +52,13 @@ definition, prints each problem with the field it concerns and exits 1.
 	// names every problem.
 	def, _ := workflow.Parse(body)
 	method, path, verb := "POST", "/api/v1/workflows", "created"
+	prevVersion := 0
 	if def.ID != "" {
-		exists, err := workflowExists(ctx, cl, base, def.ID)
+		exists, version, err := workflowExists(ctx, cl, base, def.ID)
 		if err != nil {
 			return err
 		}
+		prevVersion = version
 		if exists {
 			method, path, verb = "PUT", "/api/v1/workflows/"+url.PathEscape(def.ID), "updated"
 		}
@@ -79,26 +81,34 @@ definition, prints each problem with the field it concerns and exits 1.
 	if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
 		return fmt.Errorf("reading the server's answer: %w", err)
 	}
+	if out.Version == prevVersion {
+		verb = "unchanged"
+	}
 	fmt.Fprintf(stdout, "workflow %s version %d %s\n", out.ID, out.Version, verb)
 	return nil
 }
 
-func workflowExists(ctx context.Context, cl *clientFlags, base, id string) (bool, error) {
+// workflowExists reports whether workflow id exists, and its latest version.
+func workflowExists(ctx context.Context, cl *clientFlags, base, id string) (bool, int, error) {
 	req, err := http.NewRequestWithContext(ctx, "GET", base+"/api/v1/workflows/"+url.PathEscape(id), nil)
 	if err != nil {
-		return false, usageErr("--server: %v", err)
+		return false, 0, usageErr("--server: %v", err)
 	}
 	cl.header(req)
 	res, err := httpClient.Do(req)
 	if err != nil {
-		return false, err
+		return false, 0, err
 	}
 	defer res.Body.Close()
 	switch res.StatusCode {
 	case http.StatusOK:
-		return true, nil
+		var d workflow.Definition
+		if err := json.NewDecoder(res.Body).Decode(&d); err != nil {
+			return false, 0, fmt.Errorf("reading the server's answer: %w", err)
+		}
+		return true, d.Version, nil
 	case http.StatusNotFound:
-		return false, nil
+		return false, 0, nil
 	}
-	return false, apiError(res)
+	return false, 0, apiError(res)
 }

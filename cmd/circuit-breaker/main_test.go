@@ -98,8 +98,17 @@ func TestServeApplyTail(t *testing.T) {
 	if c, out, e := runCmd(ctx, "apply", "-f", example, "--server", base); c != 0 || out != "workflow document-approval version 1 created\n" {
 		t.Fatalf("apply: %d %q %q", c, out, e)
 	}
-	if c, out, e := runCmd(ctx, "apply", "-f", example, "--server", base); c != 0 || out != "workflow document-approval version 2 updated\n" {
+	if c, out, e := runCmd(ctx, "apply", "-f", example, "--server", base); c != 0 || out != "workflow document-approval version 1 unchanged\n" {
 		t.Fatalf("apply again: %d %q %q", c, out, e)
+	}
+	src, err := os.ReadFile(example)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := filepath.Join(dir, "changed.yaml")
+	_ = os.WriteFile(changed, append(src, "description: second take\n"...), 0o644)
+	if c, out, e := runCmd(ctx, "apply", "-f", changed, "--server", base); c != 0 || out != "workflow document-approval version 2 updated\n" {
+		t.Fatalf("apply changed: %d %q %q", c, out, e)
 	}
 	bad := filepath.Join(dir, "bad.json")
 	_ = os.WriteFile(bad, []byte(`{"name":"x","states":["a"],"activities":[{"id":"go","fromStates":["a"],"toState":"zz"}]}`), 0o644)
