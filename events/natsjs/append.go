@@ -29,8 +29,9 @@ type appendReq struct {
 	now      time.Time
 	done     chan appendRes
 
-	head head     // resolved by the committer
-	msgs [][]byte // encoded records, filled with revisions once head is known
+	head      head     // resolved by the committer
+	msgs      [][]byte // encoded records, filled with revisions once head is known
+	published bool     // a publish was attempted: its outcome may be unknown
 }
 
 type appendRes struct {
@@ -62,8 +63,8 @@ func (s *Store) Append(ctx context.Context, stream string, expected events.Revis
 	if expected < events.Any {
 		return events.Appended{}, fmt.Errorf("%w: append to %s: expected revision %d", events.ErrInvalid, stream, expected)
 	}
-	// IDs are fixed here so that a retried publish is deduplicated by
-	// JetStream (Nats-Msg-Id) instead of stored twice.
+	// IDs are fixed here: a publish retried after an unknown outcome
+	// recognises its own events at the stream's head (see prepare).
 	evs = append([]events.Event(nil), evs...)
 	for i := range evs {
 		if evs[i].ID == "" {
@@ -171,11 +172,9 @@ func (s *Store) commit(batch []*appendReq) {
 	defer cancel()
 	ready := batch[:0]
 	for _, r := range batch {
-		if err := s.prepare(ctx, r); err != nil {
-			r.done <- appendRes{err: err}
-			continue
+		if s.prepare(ctx, r) {
+			ready = append(ready, r)
 		}
-		ready = append(ready, r)
 	}
 	switch {
 	case len(ready) == 0:
@@ -192,11 +191,9 @@ func (s *Store) commit(batch []*appendReq) {
 		// each on its own so that only the guilty ones fail.
 		for _, r := range ready {
 			s.heads.forget(r.stream)
-			if err := s.prepare(ctx, r); err != nil {
-				r.done <- appendRes{err: err}
-				continue
+			if s.prepare(ctx, r) {
+				s.commitOne(ctx, r)
 			}
-			s.commitOne(ctx, r)
 		}
 	}
 }
@@ -213,45 +210,61 @@ func (s *Store) commitOne(ctx context.Context, r *appendReq) {
 			return
 		}
 		s.heads.forget(r.stream)
-		if err := s.prepare(ctx, r); err != nil {
-			r.done <- appendRes{err: err}
+		if !s.prepare(ctx, r) {
 			return
 		}
 	}
 }
 
 // prepare resolves the stream's head, checks the expected revision and
-// encodes the records.
-func (s *Store) prepare(ctx context.Context, r *appendReq) error {
-	h, ok := s.heads.get(r.stream)
-	if !ok {
-		var err error
-		if h, err = s.fetchHead(ctx, r.stream); err != nil {
-			return err
-		}
-		s.heads.put(r.stream, h)
+// encodes the records. It reports whether r is to be published; when not,
+// it has answered r: with an error, or with success when a retried publish
+// finds its own events at the head (the earlier attempt had landed).
+func (s *Store) prepare(ctx context.Context, r *appendReq) bool {
+	h, err := s.resolve(ctx, r)
+	if err != nil {
+		r.done <- appendRes{err: err}
+		return false
+	}
+	n := uint64(len(r.evs))
+	if r.published && h.id == r.evs[n-1].ID && h.rev >= n {
+		r.done <- appendRes{out: events.Appended{
+			FirstRevision: h.rev - n + 1, LastRevision: h.rev,
+			FirstPosition: h.seq - n + 1, LastPosition: h.seq,
+		}}
+		return false
 	}
 	if r.expected != events.Any && uint64(r.expected) != h.rev {
-		// The cache is never ahead of the store, but it may be behind:
-		// confirm before reporting a conflict.
-		if fresh, err := s.fetchHead(ctx, r.stream); err == nil {
-			h = fresh
-			s.heads.put(r.stream, h)
-		}
-		if uint64(r.expected) != h.rev {
-			return &events.ConflictError{Stream: r.stream, Expected: r.expected, Actual: h.rev}
-		}
+		r.done <- appendRes{err: &events.ConflictError{Stream: r.stream, Expected: r.expected, Actual: h.rev}}
+		return false
 	}
 	r.head = h
 	r.msgs = r.msgs[:0]
 	for i, e := range r.evs {
 		b, err := json.Marshal(newRecord(e, h.rev+uint64(i)+1, r.now))
 		if err != nil {
-			return fmt.Errorf("natsjs: encode %s event: %w", e.Type, err)
+			r.done <- appendRes{err: fmt.Errorf("natsjs: encode %s event: %w", e.Type, err)}
+			return false
 		}
 		r.msgs = append(r.msgs, b)
 	}
-	return nil
+	return true
+}
+
+// resolve returns the stream's head from the cache or the store. The cache
+// is never ahead of the store but may be behind (another writer): a cached
+// head that contradicts the expected revision is confirmed first.
+func (s *Store) resolve(ctx context.Context, r *appendReq) (head, error) {
+	h, ok := s.heads.get(r.stream)
+	if ok && (r.expected == events.Any || uint64(r.expected) == h.rev) {
+		return h, nil
+	}
+	h, err := s.fetchHead(ctx, r.stream)
+	if err != nil {
+		return head{}, err
+	}
+	s.heads.put(r.stream, h)
+	return h, nil
 }
 
 var errWrongLastSeq = errors.New("wrong last sequence")
@@ -283,11 +296,11 @@ func (s *Store) publish(ctx context.Context, reqs []*appendReq) error {
 	var reply *nats.Msg
 	i := 0
 	for _, r := range reqs {
+		r.published = true
 		subj := s.subject(r.stream)
 		for j, body := range r.msgs {
 			i++
 			m := &nats.Msg{Subject: subj, Data: body, Header: nats.Header{}}
-			m.Header.Set("Nats-Msg-Id", r.evs[j].ID)
 			if j == 0 {
 				m.Header.Set("Nats-Expected-Last-Subject-Sequence", strconv.FormatUint(r.head.seq, 10))
 			}
@@ -329,7 +342,7 @@ func (s *Store) publish(ctx context.Context, reqs []*appendReq) error {
 			FirstPosition: seq, LastPosition: seq + n - 1,
 		}
 		seq += n
-		s.heads.put(r.stream, head{rev: out.LastRevision, seq: out.LastPosition})
+		s.heads.put(r.stream, head{rev: out.LastRevision, seq: out.LastPosition, id: r.evs[len(r.evs)-1].ID})
 		r.done <- appendRes{out: out}
 	}
 	return nil
@@ -351,9 +364,9 @@ func allSingle(rs []*appendReq) bool {
 func (s *Store) commitSingles(ctx context.Context, rs []*appendReq) {
 	futs := make([]jetstream.PubAckFuture, len(rs))
 	for i, r := range rs {
+		r.published = true
 		m := nats.NewMsg(s.subject(r.stream))
 		m.Data = r.msgs[0]
-		m.Header.Set("Nats-Msg-Id", r.evs[0].ID)
 		m.Header.Set("Nats-Expected-Last-Subject-Sequence", strconv.FormatUint(r.head.seq, 10))
 		f, err := s.js.PublishMsgAsync(m)
 		if err != nil {
@@ -370,17 +383,15 @@ func (s *Store) commitSingles(ctx context.Context, rs []*appendReq) {
 		select {
 		case ack := <-f.Ok():
 			out := events.Appended{FirstRevision: r.head.rev + 1, LastRevision: r.head.rev + 1, FirstPosition: ack.Sequence, LastPosition: ack.Sequence}
-			s.heads.put(r.stream, head{rev: out.LastRevision, seq: ack.Sequence})
+			s.heads.put(r.stream, head{rev: out.LastRevision, seq: ack.Sequence, id: r.evs[0].ID})
 			r.done <- appendRes{out: out}
 		case <-f.Err():
 			// A stale head or another failure: the one-by-one path
 			// re-checks the head, and retries or reports a conflict.
 			s.heads.forget(r.stream)
-			if err := s.prepare(ctx, r); err != nil {
-				r.done <- appendRes{err: err}
-				continue
+			if s.prepare(ctx, r) {
+				s.commitOne(ctx, r)
 			}
-			s.commitOne(ctx, r)
 		case <-ctx.Done():
 			r.done <- appendRes{err: ctx.Err()}
 		}

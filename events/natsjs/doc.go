@@ -19,6 +19,12 @@
 // conflicted), the committer retries each append on its own so that only the
 // conflicting one fails. Two appends to the same stream never share a batch.
 //
+// Unknown outcomes. Event IDs are fixed before the first publish. When a
+// publish is retried after an error whose outcome is unknown (a timeout),
+// the retry finds the stream's head; if the head is the append's own last
+// event, the earlier attempt landed and the append succeeds without writing
+// twice. No JetStream de-duplication window (Nats-Msg-Id) is needed.
+//
 // Reads use JetStream direct gets in batches; subscriptions use an ordered
 // consumer, which JetStream delivers in sequence order with gap detection.
 package natsjs

@@ -2,10 +2,11 @@ package natsjs
 
 import "sync"
 
-// head is where a stream ends: its last revision and the JetStream
-// sequence of that event (both 0 for an empty stream).
+// head is where a stream ends: its last revision, the JetStream sequence
+// and the ID of that event (zero values for an empty stream).
 type head struct {
 	rev, seq uint64
+	id       string
 }
 
 // headCache remembers stream heads so that an append needs no lookup. It is

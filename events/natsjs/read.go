@@ -73,12 +73,13 @@ func (s *Store) fetchHead(ctx context.Context, stream string) (head, error) {
 	var h head
 	_, _, err := s.direct(ctx, directReq{LastFor: s.subject(stream)}, func(subject string, seq uint64, body []byte) error {
 		var r struct {
+			ID       string `json:"id"`
 			Revision uint64 `json:"rev"`
 		}
 		if err := json.Unmarshal(body, &r); err != nil {
 			return fmt.Errorf("natsjs: decode head of %s: %w", stream, err)
 		}
-		h = head{rev: r.Revision, seq: seq}
+		h = head{rev: r.Revision, seq: seq, id: r.ID}
 		return nil
 	})
 	return h, err

@@ -107,7 +107,6 @@ func Open(ctx context.Context, nc *nats.Conn, o Options) (*Store, error) {
 		AllowDirect:        true,
 		AllowAtomicPublish: true,
 		Discard:            jetstream.DiscardNew,
-		Duplicates:         2 * time.Minute,
 	}
 	if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
 		return nil, fmt.Errorf("natsjs: create stream %s: %w", o.Stream, err)
