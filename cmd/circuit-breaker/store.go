@@ -60,7 +60,7 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (store 
 		undo = append(undo, nc.Close)
 		log.Info("event store", "embedded", filepath.Join(dir, "nats"))
 	}
-	store, err = natsjs.Open(ctx, nc, natsjs.Options{Logger: log})
+	store, err = natsjs.Open(ctx, nc, natsjs.Options{Prefix: cfg.NATS.SubjectPrefix, Logger: log})
 	if err != nil {
 		return nil, nil, fmt.Errorf("open event store: %w", err)
 	}

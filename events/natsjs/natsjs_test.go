@@ -214,3 +214,42 @@ func TestOldServerRefused(t *testing.T) {
 		t.Fatalf("Open on %s: err = %v, want a too-old error", out, err)
 	}
 }
+
+func TestPrefix(t *testing.T) {
+	srv, err := natsjs.StartEmbedded(natsjs.EmbeddedOptions{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	nc, err := srv.Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	for _, bad := range []string{"a..b", "a.*", "a b", ".a"} {
+		if _, err := natsjs.Open(context.Background(), nc, natsjs.Options{Prefix: bad}); err == nil || !strings.Contains(err.Error(), "subject prefix") {
+			t.Errorf("prefix %q: err = %v", bad, err)
+		}
+	}
+	// Two deployments on one server do not see each other's events.
+	a, err := natsjs.Open(context.Background(), nc, natsjs.Options{Prefix: "circuit-breaker"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := natsjs.Open(context.Background(), nc, natsjs.Options{Prefix: "other.env"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ctx := context.Background()
+	if _, err := a.Append(ctx, "s-1", events.NoStream, events.Event{Type: "A"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := b.ReadAll(ctx, 0, 0); len(got) != 0 {
+		t.Fatalf("other deployment reads %d events", len(got))
+	}
+	if got, _ := a.ReadAll(ctx, 0, 0); len(got) != 1 || got[0].Stream != "s-1" {
+		t.Fatalf("own events = %+v", got)
+	}
+}

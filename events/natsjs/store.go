@@ -19,10 +19,13 @@ import (
 
 // Options configures a Store.
 type Options struct {
-	// Stream is the JetStream stream name (default "CB_EVENTS").
-	Stream string
-	// Prefix is the subject prefix (default "cb").
+	// Prefix is the subject prefix (default "cb"): one or more tokens of
+	// letters, digits, '-' and '_' separated by dots. Deployments sharing
+	// a NATS cluster use different prefixes.
 	Prefix string
+	// Stream is the JetStream stream name (default: the prefix in upper
+	// case with "_EVENTS", e.g. "CB_EVENTS").
+	Stream string
 	// Replicas is the JetStream replication factor (default 1; use 3 on a
 	// NATS cluster).
 	Replicas int
@@ -42,11 +45,11 @@ type Options struct {
 }
 
 func (o *Options) defaults() {
-	if o.Stream == "" {
-		o.Stream = "CB_EVENTS"
-	}
 	if o.Prefix == "" {
 		o.Prefix = "cb"
+	}
+	if o.Stream == "" {
+		o.Stream = streamName(o.Prefix)
 	}
 	if o.Replicas == 0 {
 		o.Replicas = 1
@@ -91,6 +94,9 @@ var (
 // starts the committer. Close stops it; the connection stays the caller's.
 func Open(ctx context.Context, nc *nats.Conn, o Options) (*Store, error) {
 	o.defaults()
+	if err := validPrefix(o.Prefix); err != nil {
+		return nil, err
+	}
 	if !serverAtLeast(nc.ConnectedServerVersion(), 2, 12) {
 		return nil, fmt.Errorf("natsjs: NATS server %s is too old: the event store needs 2.12 or newer (atomic batch publish, batched direct get)", nc.ConnectedServerVersion())
 	}
@@ -262,4 +268,30 @@ func serverAtLeast(version string, major, minor int) bool {
 		return false
 	}
 	return ma > major || ma == major && mi >= minor
+}
+
+// validPrefix checks a subject prefix.
+func validPrefix(p string) error {
+	for _, tok := range strings.Split(p, ".") {
+		if tok == "" {
+			return fmt.Errorf("natsjs: subject prefix %q: empty token", p)
+		}
+		for _, c := range tok {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				return fmt.Errorf("natsjs: subject prefix %q: character %q not allowed", p, c)
+			}
+		}
+	}
+	return nil
+}
+
+// streamName derives the JetStream stream name from a subject prefix.
+func streamName(prefix string) string {
+	b := []byte(strings.ToUpper(prefix))
+	for i, c := range b {
+		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			b[i] = '_'
+		}
+	}
+	return string(b) + "_EVENTS"
 }
