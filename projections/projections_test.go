@@ -83,6 +83,7 @@ func drive(t *testing.T, sys *actors.System) uint64 {
 			last = tr.Position
 		}
 	}
+	def.Description = "second version"
 	if _, err := sys.Workflows.NewVersion(ctx, acme, def.ID, def); err != nil {
 		t.Fatal(err)
 	}
