@@ -20,6 +20,7 @@ run() { # pkg pattern benchtime
 	run ./actors/ '^BenchmarkFire$' 3s
 	run ./actors/ '^BenchmarkActivation$' 5x
 	run ./actors/ '^BenchmarkIdleActorMemory$' 1x
+	run ./projections/ '^BenchmarkRebuild$' 3x
 } | tee "$out/all.txt"
 
 "$BENCHSTAT" "$out/all.txt" | tee "$out/benchstat.txt"

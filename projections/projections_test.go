@@ -17,7 +17,7 @@ import (
 
 var acme = actors.Caller{Tenant: "acme", Actor: "test"}
 
-func openStore(t *testing.T, dir string) *natsjs.Store {
+func openStore(t testing.TB, dir string) *natsjs.Store {
 	t.Helper()
 	srv, err := natsjs.StartEmbedded(natsjs.EmbeddedOptions{Dir: dir})
 	if err != nil {
