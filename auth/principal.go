@@ -3,8 +3,22 @@ package auth
 import "context"
 
 // DefaultTenant is the tenant every request runs as when authentication is
-// off (the loopback default).
+// off (the loopback default), and the tenant of the bootstrap admin.
 const DefaultTenant = "default"
+
+// Authentication methods, the values of Principal.Method.
+const (
+	MethodAnonymous = "anonymous"
+	MethodAPIKey    = "apikey"
+	MethodJWT       = "jwt"
+	// MethodAdminKey is the bootstrap admin key of the configuration
+	// (auth.admin_key): an admin of every tenant's API keys.
+	MethodAdminKey = "adminkey"
+)
+
+// ScopeAdmin, among an API key's scopes, makes the key an admin of its
+// tenant.
+const ScopeAdmin = "admin"
 
 // Principal is who makes a request: the tenant it acts for, the subject
 // (user, service or key id) recorded as the events' actor, and how it
@@ -12,15 +26,23 @@ const DefaultTenant = "default"
 type Principal struct {
 	Tenant  string   `json:"tenant"`
 	Subject string   `json:"subject"`
-	Method  string   `json:"method"` // "apikey", "jwt" or "anonymous"
+	Method  string   `json:"method"` // one of the Method… constants
 	Scopes  []string `json:"scopes,omitempty"`
-	// Admin may manage API keys and act across tenants' administration.
+	// Admin may manage the API keys of its tenant; with MethodAdminKey,
+	// those of every tenant.
 	Admin bool `json:"admin,omitempty"`
 }
 
-// Anonymous is the principal of requests when authentication is off.
+// Anonymous is the principal of requests when authentication is off, or
+// optional and no credentials were given.
 func Anonymous() Principal {
-	return Principal{Tenant: DefaultTenant, Subject: "anonymous", Method: "anonymous"}
+	return Principal{Tenant: DefaultTenant, Subject: "anonymous", Method: MethodAnonymous}
+}
+
+// CanManageKeys reports whether p may create, revoke and list the API keys
+// of tenant.
+func (p Principal) CanManageKeys(tenant string) bool {
+	return p.Admin && (p.Tenant == tenant || p.Method == MethodAdminKey)
 }
 
 type ctxKey struct{}

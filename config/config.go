@@ -20,6 +20,7 @@ type Config struct {
 	Observability Observability `toml:"observability"`
 	Events        Events        `toml:"events"`
 	Actors        Actors        `toml:"actors"`
+	Auth          Auth          `toml:"auth"`
 }
 
 // Server configures the HTTP/GraphQL listener and the process itself.
@@ -142,6 +143,7 @@ func Default() Config {
 		Observability: Observability{EnableMetrics: true, MetricsPort: 9090},
 		Events:        Events{SnapshotEvery: 100},
 		Actors:        Actors{PassivateAfter: Duration(2 * time.Minute)},
+		Auth:          DefaultAuth(),
 	}
 }
 

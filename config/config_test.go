@@ -23,7 +23,7 @@ func mapEnv(m map[string]string) func(string) (string, bool) {
 }
 
 func TestGoodFiles(t *testing.T) {
-	seedEnv := map[string]string{"JWT_SECRET": "jwt", "OPENAI_API_KEY": "sk-openai", "ANTHROPIC_API_KEY": "sk-ant"}
+	seedEnv := map[string]string{"JWT_SECRET": jwtSecret, "OPENAI_API_KEY": "sk-openai", "ANTHROPIC_API_KEY": "sk-ant"}
 	tests := map[string]struct {
 		env  map[string]string
 		want func() Config
@@ -39,7 +39,7 @@ func TestGoodFiles(t *testing.T) {
 				"anthropic": {APIKey: "sk-ant", BaseURL: "https://api.anthropic.com", Models: []string{"claude-3-opus-20240229", "claude-3-sonnet-20240229"}},
 			}
 			c.NATS.URL = "nats://localhost:4222"
-			c.Security.JWTSecret, c.Security.EnableCORS = "jwt", true
+			c.Security.JWTSecret, c.Security.EnableCORS = jwtSecret, true
 			c.Security.AllowedOrigins = []string{"http://localhost:3000"}
 			c.Observability = Observability{EnableMetrics: true, MetricsPort: 9090, EnableTracing: true, JaegerEndpoint: "http://localhost:14268/api/traces"}
 			return c
@@ -55,12 +55,21 @@ func TestGoodFiles(t *testing.T) {
 						"anthropic": {APIKey: "sk-ant", Models: []string{"claude-3-opus-20240229"}},
 					}},
 				NATS: NATS{URL: "nats://n1:4222,nats://n2:4222", SubjectPrefix: "cb.prod", MaxReconnectAttempts: -1},
-				Security: Security{JWTSecret: "literal ${NOT_A_VAR} and $HOME", EnableCORS: true,
+				Security: Security{JWTSecret: "literal ${NOT_A_VAR} and $HOME, long enough", EnableCORS: true,
 					AllowedOrigins: []string{"*", "https://app.example.com"},
 					RateLimiting:   RateLimiting{RequestsPerMinute: 600, BurstSize: 20, EnablePerUserLimits: true}},
 				Observability: Observability{MetricsPort: 9100, EnableTracing: true, JaegerEndpoint: "http://jaeger:14268/api/traces"},
 				Events:        Events{SnapshotEvery: 0},
 				Actors:        Actors{PassivateAfter: Duration(90 * time.Minute)},
+				Auth: Auth{Mode: "required", AdminKey: "0123456789abcdef0123456789abcdef", JWT: JWT{
+					HS256Secret: "an HS256 secret of at least 32 bytes",
+					PublicKeys: []PublicKey{
+						{KID: "2024-01", File: "/etc/circuit-breaker/jwt-rs256.pem"},
+						{PEM: "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----\n"},
+					},
+					Issuer: "https://issuer.example.com", Audience: "circuit-breaker",
+					TenantClaim: "org", RolesClaim: "groups", AdminRole: "cb-admins", Leeway: Duration(10 * time.Second),
+				}},
 			}
 		}},
 	}

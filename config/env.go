@@ -23,6 +23,8 @@ var overrides = []Override{
 	{"DATABASE_URL", "database.url", str(func(c *Config) *string { return &c.Database.URL })},
 	{"NATS_URL", "nats.url", str(func(c *Config) *string { return &c.NATS.URL })},
 	{"NATS_SUBJECT_PREFIX", "nats.subject_prefix", str(func(c *Config) *string { return &c.NATS.SubjectPrefix })},
+	{"CIRCUIT_BREAKER_AUTH_MODE", "auth.mode", str(func(c *Config) *string { return &c.Auth.Mode })},
+	{"CIRCUIT_BREAKER_ADMIN_KEY", "auth.admin_key", secret(func(c *Config) *Secret { return &c.Auth.AdminKey })},
 	{"JWT_SECRET", "security.jwt_secret", secret(func(c *Config) *Secret { return &c.Security.JWTSecret })},
 	{"API_RATE_LIMIT", "security.api_rate_limit", integer(func(c *Config) *int { return &c.Security.APIRateLimit })},
 	{"ENABLE_METRICS", "observability.enable_metrics", boolean(func(c *Config) *bool { return &c.Observability.EnableMetrics })},

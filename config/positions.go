@@ -24,17 +24,19 @@ func indexKeys(data []byte) positions {
 		case unstable.Table, unstable.ArrayTable:
 			table = table[:0:0]
 			it := e.Key()
+			at := 0 // the line of this header
 			for it.Next() {
 				k := it.Node()
 				table = append(table, string(k.Data))
-				pos.mark(table, line(&p, k))
+				at = line(&p, k)
+				pos.mark(table, at)
 			}
 			if e.Kind == unstable.ArrayTable {
 				ks := keyString(table)
 				n := arrays[ks]
 				arrays[ks] = n + 1
 				table = append(table, elem(n))
-				pos.mark(table, pos.line(table[:len(table)-1]))
+				pos.mark(table, at)
 			}
 		case unstable.KeyValue:
 			pos.keyValue(&p, table, e)

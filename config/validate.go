@@ -128,6 +128,7 @@ func validate(c *Config, ch *checker) {
 	if d := time.Duration(c.Actors.PassivateAfter); d <= 0 {
 		ch.fail("actors.passivate_after", "must be more than 0, got %s", d)
 	}
+	validateAuth(c, ch)
 }
 
 func sortedKeys[V any](m map[string]V) []string {
