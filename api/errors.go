@@ -1,25 +1,24 @@
 package api
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
 
-	"github.com/circuit-breaker/circuit-breaker/actors"
-	"github.com/circuit-breaker/circuit-breaker/events"
+	"github.com/circuit-breaker/circuit-breaker/api/apierr"
 	"github.com/circuit-breaker/circuit-breaker/workflow"
 )
 
-// Stable error codes of the API. Clients switch on these, never on messages.
+// Stable error codes of the API (see package apierr). Clients switch on
+// these, never on messages.
 const (
-	CodeValidation         = "VALIDATION"
-	CodeNotFound           = "NOT_FOUND"
-	CodeConflict           = "CONFLICT"
-	CodeFailedPrecondition = "FAILED_PRECONDITION"
-	CodeBadRequest         = "BAD_REQUEST"
-	CodeUnavailable        = "UNAVAILABLE"
-	CodeInternal           = "INTERNAL"
+	CodeValidation         = apierr.CodeValidation
+	CodeNotFound           = apierr.CodeNotFound
+	CodeConflict           = apierr.CodeConflict
+	CodeFailedPrecondition = apierr.CodeFailedPrecondition
+	CodeBadRequest         = apierr.CodeBadRequest
+	CodeUnavailable        = apierr.CodeUnavailable
+	CodeInternal           = apierr.CodeInternal
 )
 
 // Problem is one thing wrong with a request; Path names the offending field
@@ -62,21 +61,6 @@ func invalid(problems ...Problem) error {
 	return &requestError{code: CodeValidation, msg: "invalid request", problems: problems}
 }
 
-// errorRule maps the errors it matches to a status and a code.
-type errorRule struct {
-	match  func(error) bool
-	status int
-	code   string
-}
-
-func is(target error) func(error) bool {
-	return func(err error) bool { return errors.Is(err, target) }
-}
-
-func as[T error]() func(error) bool {
-	return func(err error) bool { var t T; return errors.As(err, &t) }
-}
-
 func reqCode(code string) func(error) bool {
 	return func(err error) bool {
 		var re *requestError
@@ -84,35 +68,23 @@ func reqCode(code string) func(error) bool {
 	}
 }
 
-// errorTable is the one place that maps errors to HTTP statuses and codes;
-// the first matching rule wins, and anything unmatched is INTERNAL.
-var errorTable = []errorRule{
-	{reqCode(CodeValidation), http.StatusUnprocessableEntity, CodeValidation},
-	{as[*workflow.ValidationError](), http.StatusUnprocessableEntity, CodeValidation},
-	{as[*http.MaxBytesError](), http.StatusRequestEntityTooLarge, CodeBadRequest},
-	{reqCode(CodeBadRequest), http.StatusBadRequest, CodeBadRequest},
-	{is(events.ErrInvalid), http.StatusBadRequest, CodeBadRequest},
-	{is(actors.ErrNotFound), http.StatusNotFound, CodeNotFound},
-	{is(workflow.ErrUnknownActivity), http.StatusNotFound, CodeNotFound},
-	{is(actors.ErrAlreadyExists), http.StatusConflict, CodeConflict},
-	{is(events.ErrConflict), http.StatusConflict, CodeConflict},
-	{is(workflow.ErrTerminal), http.StatusConflict, CodeFailedPrecondition},
-	{as[*workflow.WrongStateError](), http.StatusConflict, CodeFailedPrecondition},
-	{as[*workflow.ConditionsFailedError](), http.StatusConflict, CodeFailedPrecondition},
-	{is(actors.ErrBusy), http.StatusServiceUnavailable, CodeUnavailable},
-	{is(actors.ErrStopped), http.StatusServiceUnavailable, CodeUnavailable},
-	{is(events.ErrClosed), http.StatusServiceUnavailable, CodeUnavailable},
-	{is(context.DeadlineExceeded), http.StatusServiceUnavailable, CodeUnavailable},
+// requestErrors maps the errors found in requests themselves; everything
+// else goes through the shared table in package apierr.
+var requestErrors = []apierr.Rule{
+	{Match: reqCode(CodeValidation), Status: http.StatusUnprocessableEntity, Code: CodeValidation},
+	{Match: reqCode(CodeBadRequest), Status: http.StatusBadRequest, Code: CodeBadRequest},
 }
 
-// classify returns the status and code of err from errorTable.
+// classify returns the status and code of err; anything unmatched is
+// INTERNAL.
 func classify(err error) (int, string) {
-	for _, r := range errorTable {
-		if r.match(err) {
-			return r.status, r.code
+	for _, r := range requestErrors {
+		if r.Match(err) {
+			return r.Status, r.Code
 		}
 	}
-	return http.StatusInternalServerError, CodeInternal
+	status, code, _ := apierr.Classify(err)
+	return status, code
 }
 
 // writeError answers err as an ErrorBody. Internal errors are logged and

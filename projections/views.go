@@ -60,6 +60,7 @@ type Views struct {
 	workflows map[string]*WorkflowView
 	resources map[string]*ResourceView
 	history   map[string][]HistoryEntry
+	rules     map[string]*RuleView
 }
 
 // NewViews returns empty views.
@@ -68,6 +69,7 @@ func NewViews() *Views {
 		workflows: make(map[string]*WorkflowView),
 		resources: make(map[string]*ResourceView),
 		history:   make(map[string][]HistoryEntry),
+		rules:     make(map[string]*RuleView),
 	}
 }
 
@@ -94,6 +96,8 @@ func (v *Views) Apply(e events.Envelope) error {
 		err = v.resourceCreated(e)
 	case events.TypeStateChanged:
 		err = v.stateChanged(e)
+	case events.TypeRuleCreated, events.TypeRuleUpdated, events.TypeRuleDeleted:
+		err = v.ruleEvent(e)
 	}
 	if err != nil {
 		return fmt.Errorf("projections: %s at position %d: %w", e.Type, e.Position, err)
@@ -247,13 +251,14 @@ type state struct {
 	Workflows map[string]*WorkflowView  `json:"workflows"`
 	Resources map[string]*ResourceView  `json:"resources"`
 	History   map[string][]HistoryEntry `json:"history"`
+	Rules     map[string]*RuleView      `json:"rules,omitempty"`
 }
 
 // MarshalJSON serializes the views deterministically.
 func (v *Views) MarshalJSON() ([]byte, error) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
-	return json.Marshal(state{v.position, v.workflows, v.resources, v.history})
+	return json.Marshal(state{v.position, v.workflows, v.resources, v.history, v.rules})
 }
 
 // UnmarshalJSON restores views saved by MarshalJSON.
@@ -265,7 +270,7 @@ func (v *Views) UnmarshalJSON(b []byte) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.position = s.Position
-	v.workflows, v.resources, v.history = s.Workflows, s.Resources, s.History
+	v.workflows, v.resources, v.history, v.rules = s.Workflows, s.Resources, s.History, s.Rules
 	if v.workflows == nil {
 		v.workflows = map[string]*WorkflowView{}
 	}
@@ -274,6 +279,9 @@ func (v *Views) UnmarshalJSON(b []byte) error {
 	}
 	if v.history == nil {
 		v.history = map[string][]HistoryEntry{}
+	}
+	if v.rules == nil {
+		v.rules = map[string]*RuleView{}
 	}
 	for _, w := range v.workflows {
 		if w.Counts == nil {

@@ -1,0 +1,63 @@
+package projections_test
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/circuit-breaker/circuit-breaker/events"
+	"github.com/circuit-breaker/circuit-breaker/projections"
+)
+
+func ruleEvent(t *testing.T, pos uint64, tenant, typ string, data any) events.Envelope {
+	t.Helper()
+	b, err := json.Marshal(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return events.Envelope{Stream: "rule-x", Type: typ, Version: 1, Position: pos, Revision: pos, Tenant: tenant, Time: time.Unix(int64(pos), 0).UTC(), Data: b}
+}
+
+// TestRuleViews: given rule events, expect the rule read model, which
+// survives a checkpoint round trip.
+func TestRuleViews(t *testing.T) {
+	v := projections.NewViews()
+	def := json.RawMessage(`{"conditions":[{"field":"a","operator":"exists"}]}`)
+	for _, e := range []events.Envelope{
+		ruleEvent(t, 1, "acme", events.TypeRuleCreated, events.RuleDefined{RuleID: "x", Name: "X", Type: "simple", Definition: def}),
+		ruleEvent(t, 2, "acme", events.TypeRuleUpdated, events.RuleDefined{RuleID: "x", Name: "X2", Definition: def}),
+		ruleEvent(t, 3, "acme", events.TypeRuleCreated, events.RuleDefined{RuleID: "y", Name: "Y", Definition: def}),
+		ruleEvent(t, 4, "other", events.TypeRuleCreated, events.RuleDefined{RuleID: "z", Name: "Z", Definition: def}),
+		ruleEvent(t, 5, "acme", events.TypeRuleDeleted, events.RuleDeleted{RuleID: "y"}),
+	} {
+		if err := v.Apply(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(v *projections.Views) {
+		t.Helper()
+		r, ok := v.Rule("acme", "x")
+		if !ok || r.Name != "X2" || r.Version != 2 || r.Status != "active" || r.CreatedAt.Unix() != 1 || r.UpdatedAt.Unix() != 2 {
+			t.Fatalf("x = %+v %v", r, ok)
+		}
+		if _, ok := v.Rule("acme", "y"); ok {
+			t.Fatal("deleted rule y still listed")
+		}
+		if _, ok := v.Rule("acme", "z"); ok {
+			t.Fatal("other tenant's rule visible")
+		}
+		if l := v.Rules("acme"); len(l) != 1 || l[0].ID != "x" {
+			t.Fatalf("rules = %+v", l)
+		}
+	}
+	check(v)
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	restored := projections.NewViews()
+	if err := json.Unmarshal(b, restored); err != nil {
+		t.Fatal(err)
+	}
+	check(restored)
+}
