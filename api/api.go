@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/circuit-breaker/circuit-breaker/actors"
+	"github.com/circuit-breaker/circuit-breaker/api/gql"
+	"github.com/circuit-breaker/circuit-breaker/auth"
 	"github.com/circuit-breaker/circuit-breaker/events"
 	"github.com/circuit-breaker/circuit-breaker/projections"
 )
@@ -30,6 +32,13 @@ type Deps struct {
 	// ReadYourWritesTimeout bounds how long a history read waits for the
 	// projections to include the resource's last event (default 2s).
 	ReadYourWritesTimeout time.Duration
+
+	// Auth decides who a request is (NewServer only).
+	Auth *auth.Authenticator
+	// Keys manages API keys through GraphQL; nil disables those operations.
+	Keys *auth.Keys
+	// Feed serves subscriptions and event tails; nil means Store.
+	Feed gql.Feed
 }
 
 type handler struct {
@@ -99,9 +108,13 @@ func (h *handler) ready(w http.ResponseWriter, _ *http.Request) {
 
 var tenantRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
 
-// caller returns who a request acts for. There is no authentication yet
-// (a later change adds it): the tenant is whatever the client names.
+// caller returns who a request acts for: the principal that
+// authentication put in its context. Without one (the REST handler used on
+// its own, as in tests), the tenant is the X-Tenant header's.
 func caller(r *http.Request) (actors.Caller, error) {
+	if p, ok := auth.FromContext(r.Context()); ok {
+		return actors.Caller{Tenant: p.Tenant, Actor: p.Subject}, nil
+	}
 	t := r.Header.Get(TenantHeader)
 	if t == "" {
 		t = DefaultTenant

@@ -9,6 +9,7 @@ import (
 	"net/http"
 
 	"github.com/circuit-breaker/circuit-breaker/actors"
+	"github.com/circuit-breaker/circuit-breaker/auth"
 	"github.com/circuit-breaker/circuit-breaker/events"
 	"github.com/circuit-breaker/circuit-breaker/rules"
 	"github.com/circuit-breaker/circuit-breaker/workflow"
@@ -62,6 +63,11 @@ var Table = []Rule{
 	{Is(actors.ErrStopped), http.StatusServiceUnavailable, CodeUnavailable},
 	{Is(events.ErrClosed), http.StatusServiceUnavailable, CodeUnavailable},
 	{Is(context.DeadlineExceeded), http.StatusServiceUnavailable, CodeUnavailable},
+	{Is(auth.ErrUnauthenticated), http.StatusUnauthorized, CodeUnauthenticated},
+	{Is(auth.ErrForbidden), http.StatusForbidden, CodeForbidden},
+	{Is(auth.ErrNotFound), http.StatusNotFound, CodeNotFound},
+	{Is(auth.ErrInvalid), http.StatusUnprocessableEntity, CodeValidation},
+	{Is(auth.ErrUnavailable), http.StatusServiceUnavailable, CodeUnavailable},
 }
 
 // Classify returns the status and code of err from Table; ok is false when

@@ -28,6 +28,8 @@ type fieldType struct {
 
 const (
 	mutationCost = 10
+	// introspectionCost is the cost of a __schema or __type field.
+	introspectionCost = 100
 	// maxVisits bounds the analysis itself: fragments spread many times
 	// could otherwise make it exponential.
 	maxVisits = 100_000
@@ -144,13 +146,13 @@ func (w *costWalk) set(sel []selection, parent string, mult int64, mutationRoot 
 		case s.inline:
 			total = sat(total, w.set(s.sel, typeOr(s.on, parent), mult, mutationRoot))
 		default:
-			ft := w.m.types[parent][s.name]
-			switch s.name {
-			case "__schema":
-				ft = fieldType{typ: "__Schema"}
-			case "__type":
-				ft = fieldType{typ: "__Type"}
+			if s.name == "__schema" || s.name == "__type" {
+				// Introspection is bounded by the schema, not by data:
+				// a flat cost, whatever its (deep, list-heavy) shape.
+				total = sat(total, satMul(mult, introspectionCost))
+				continue
 			}
+			ft := w.m.types[parent][s.name]
 			own := int64(1)
 			if mutationRoot {
 				own = mutationCost

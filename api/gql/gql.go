@@ -45,6 +45,8 @@ type Deps struct {
 	Feed Feed
 	// Rules stores rules; nil means actors.NewRules(Store).
 	Rules *actors.Rules
+	// Keys manages API keys; nil disables the API key operations.
+	Keys *auth.Keys
 	// Logger receives internal errors; nil means slog.Default().
 	Logger *slog.Logger
 	// Limits bounds requests; zero fields take DefaultLimits' values.
@@ -138,7 +140,7 @@ func New(d Deps) (*Schema, error) {
 	}
 	l := d.Limits.withDefaults()
 	c := &core{sys: d.System, runner: d.Runner, views: d.Runner.Views(), store: d.Store, feed: d.Feed,
-		rules: d.Rules, log: d.Logger, ryw: l.ReadYourWrites}
+		rules: d.Rules, keys: d.Keys, log: d.Logger, ryw: l.ReadYourWrites}
 	gs, err := graphql.ParseSchema(sdl, &root{c},
 		graphql.MaxDepth(l.MaxDepth),
 		graphql.MaxQueryLength(l.MaxQueryLength),

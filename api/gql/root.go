@@ -8,6 +8,7 @@ import (
 	graphql "github.com/graph-gophers/graphql-go"
 
 	"github.com/circuit-breaker/circuit-breaker/actors"
+	"github.com/circuit-breaker/circuit-breaker/auth"
 	"github.com/circuit-breaker/circuit-breaker/events"
 	"github.com/circuit-breaker/circuit-breaker/projections"
 )
@@ -20,6 +21,7 @@ type core struct {
 	store  events.Store
 	feed   Feed
 	rules  *actors.Rules
+	keys   *auth.Keys
 	log    *slog.Logger
 	ryw    time.Duration
 }

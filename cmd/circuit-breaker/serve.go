@@ -16,7 +16,9 @@ import (
 
 	"github.com/circuit-breaker/circuit-breaker/actors"
 	"github.com/circuit-breaker/circuit-breaker/api"
+	"github.com/circuit-breaker/circuit-breaker/auth"
 	"github.com/circuit-breaker/circuit-breaker/config"
+	"github.com/circuit-breaker/circuit-breaker/events/feed"
 	"github.com/circuit-breaker/circuit-breaker/projections"
 )
 
@@ -53,10 +55,10 @@ SIGINT or SIGTERM.
 		}
 		cfg.Server.Port = *port
 	}
-	if !cfg.IsLoopback() && !cfg.Server.AllowInsecurePublicBind {
-		return usageErr("refusing to listen on %s: the API has no authentication yet, so it only listens on loopback "+
-			"(127.0.0.1, ::1, localhost). To expose it anyway, set server.allow_insecure_public_bind = true "+
-			"in the configuration file", cfg.Addr())
+	if !cfg.IsLoopback() && !cfg.AuthConfigured() && !cfg.Server.AllowInsecurePublicBind {
+		return usageErr("refusing to listen on %s without authentication: beyond loopback (127.0.0.1, ::1, localhost) "+
+			"set auth.mode = \"required\" with auth.admin_key or auth.jwt keys, "+
+			"or, to expose the API unauthenticated anyway, server.allow_insecure_public_bind = true", cfg.Addr())
 	}
 	return (&server{cfg: cfg, log: newLogger(cfg, stderr), addrFile: *addrFile}).run(ctx)
 }
@@ -72,8 +74,8 @@ type server struct {
 // them in reverse order: HTTP, actors, projections, event store.
 func (s *server) run(ctx context.Context) (err error) {
 	log := s.log
-	if !s.cfg.IsLoopback() {
-		log.Warn("listening on a non-loopback address WITHOUT authentication", "host", s.cfg.Server.Host)
+	if !s.cfg.IsLoopback() && !s.cfg.AuthConfigured() {
+		log.Warn("listening on a non-loopback address WITHOUT required authentication", "host", s.cfg.Server.Host)
 	}
 	store, closeStore, err := openStore(ctx, s.cfg, log)
 	if err != nil {
@@ -108,6 +110,38 @@ func (s *server) run(ctx context.Context) (err error) {
 	}()
 	wg.Go(func() { s.logWhenReady(runCtx, runner) })
 
+	// API keys: the index is loaded before serving, then follows the log.
+	keys := auth.NewKeys(store, auth.KeysOptions{Logger: log.With("component", "auth")})
+	if err := keys.Load(ctx); err != nil {
+		stopActors(sys, log)
+		return fmt.Errorf("load API keys: %w", err)
+	}
+	wg.Go(func() {
+		if err := keys.Run(runCtx); err != nil && runCtx.Err() == nil {
+			failed <- fmt.Errorf("api keys: %w", err)
+		}
+	})
+	authn, err := auth.FromConfig(s.cfg, keys, log.With("component", "auth"))
+	if err != nil {
+		stopActors(sys, log)
+		return fmt.Errorf("auth: %w", err)
+	}
+	log.Info("authentication", "mode", authn.Mode())
+
+	// One store subscription fans out to every subscription and event tail.
+	hub := feed.New(store, feed.Options{Logger: log.With("component", "feed")})
+	wg.Go(func() {
+		if err := hub.Run(runCtx); err != nil && runCtx.Err() == nil {
+			failed <- fmt.Errorf("event feed: %w", err)
+		}
+	})
+	apiSrv, err := api.NewServer(api.Deps{System: sys, Runner: runner, Store: store, Feed: hub,
+		Auth: authn, Keys: keys, Logger: log.With("component", "api")})
+	if err != nil {
+		stopActors(sys, log)
+		return err
+	}
+
 	ln, err := net.Listen("tcp", s.cfg.Addr())
 	if err != nil {
 		stopActors(sys, log)
@@ -117,7 +151,7 @@ func (s *server) run(ctx context.Context) (err error) {
 	baseCtx, cancelRequests := context.WithCancel(context.Background())
 	defer cancelRequests()
 	hs := &http.Server{
-		Handler:           api.New(api.Deps{System: sys, Runner: runner, Store: store, Logger: log.With("component", "api")}),
+		Handler:           apiSrv,
 		ReadHeaderTimeout: 10 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return baseCtx },
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -140,9 +174,12 @@ func (s *server) run(ctx context.Context) (err error) {
 	case err = <-failed:
 		log.Error("shutting down after a failure", "err", err)
 	}
-	cancelRequests() // ends event feeds that follow the log
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
+	if serr := apiSrv.Shutdown(sctx); serr != nil { // completes subscriptions
+		log.Warn("closing subscriptions", "err", serr)
+	}
+	cancelRequests() // ends event feeds that follow the log
 	if herr := hs.Shutdown(sctx); herr != nil {
 		log.Warn("http shutdown", "err", herr)
 		_ = hs.Close()
