@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -16,12 +17,14 @@ import (
 type clientFlags struct {
 	server string
 	tenant string
+	token  string
 }
 
 func addClientFlags(fs *flag.FlagSet) *clientFlags {
 	c := &clientFlags{}
 	fs.StringVar(&c.server, "server", "http://127.0.0.1:4000", "server base `URL`. Env: CIRCUIT_BREAKER_SERVER")
-	fs.StringVar(&c.tenant, "tenant", "", "tenant to act for (X-Tenant; default \"default\")")
+	fs.StringVar(&c.tenant, "tenant", "", "tenant to act for when the server runs without authentication (X-Tenant; default \"default\")")
+	fs.StringVar(&c.token, "token", "", "API key or JWT sent as \"Authorization: Bearer\". Env: CIRCUIT_BREAKER_TOKEN")
 	return c
 }
 
@@ -40,6 +43,13 @@ func (c *clientFlags) base(fs *flag.FlagSet, env func(string) (string, bool)) st
 func (c *clientFlags) header(req *http.Request) {
 	if c.tenant != "" {
 		req.Header.Set(api.TenantHeader, c.tenant)
+	}
+	tok := c.token
+	if tok == "" {
+		tok = os.Getenv("CIRCUIT_BREAKER_TOKEN")
+	}
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
 	}
 }
 

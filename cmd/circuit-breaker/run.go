@@ -24,6 +24,7 @@ Commands:
   replay    rebuild the projections from the event log (offline)
   events    events tail: print the event log, optionally following it
   apply     create or update a workflow from a JSON or YAML file
+  keys      create, list and revoke API keys (admin)
   version   print the version and commit
   help      show this help
 
@@ -84,6 +85,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return eventsCmd(ctx, args, stdout, stderr)
 	case "apply":
 		return apply(ctx, args, stdout, stderr)
+	case "keys":
+		return keysCmd(ctx, args, stdout, stderr)
 	case "version":
 		if len(args) > 0 {
 			return usageErr("version takes no arguments")
