@@ -46,6 +46,7 @@ type handler struct {
 	runner *projections.Runner
 	views  *projections.Views
 	store  events.Store
+	feed   gql.Feed // follows the log for event tails
 	log    *slog.Logger
 	ryw    time.Duration
 }
@@ -53,7 +54,10 @@ type handler struct {
 // New returns the API's handler. It starts no goroutines: the caller runs
 // the Runner and owns the System and Store.
 func New(d Deps) http.Handler {
-	h := &handler{sys: d.System, runner: d.Runner, views: d.Runner.Views(), store: d.Store, log: d.Logger, ryw: d.ReadYourWritesTimeout}
+	h := &handler{sys: d.System, runner: d.Runner, views: d.Runner.Views(), store: d.Store, feed: d.Feed, log: d.Logger, ryw: d.ReadYourWritesTimeout}
+	if h.feed == nil {
+		h.feed = d.Store
+	}
 	if h.log == nil {
 		h.log = slog.Default()
 	}

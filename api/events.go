@@ -53,7 +53,7 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 	var end uint64
 	var sub events.Subscription
 	if follow {
-		if sub, err = h.store.Subscribe(ctx, from); err != nil {
+		if sub, err = h.feed.Subscribe(ctx, from); err != nil {
 			h.writeError(w, r, err)
 			return
 		}
