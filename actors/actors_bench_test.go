@@ -15,6 +15,7 @@ import (
 	"github.com/circuit-breaker/circuit-breaker/actors"
 	"github.com/circuit-breaker/circuit-breaker/events"
 	"github.com/circuit-breaker/circuit-breaker/events/natsjs"
+	"github.com/circuit-breaker/circuit-breaker/events/natsjs/natsjstest"
 )
 
 // Benchmarks of the actor layer on an embedded store with fsync on every
@@ -72,7 +73,7 @@ func BenchmarkFire(b *testing.B) {
 		b.Run(fmt.Sprintf("callers=%d", callers), func(b *testing.B) {
 			ctx, cancel := context.WithTimeout(context.Background(), benchTimeout)
 			defer cancel()
-			store := openStore(b)
+			store := natsjstest.Open(b, "")
 			sys := newSystem(b, store, actors.Options{})
 			wf := benchWorkflow(b, ctx, sys)
 			ids := make([]string, resources)
@@ -152,7 +153,7 @@ func BenchmarkActivation(b *testing.B) {
 		b.Run(fmt.Sprintf("events=%d/snapshot=%t", total, snap), func(b *testing.B) {
 			ctx, cancel := context.WithTimeout(context.Background(), benchTimeout)
 			defer cancel()
-			store := openStore(b)
+			store := natsjstest.Open(b, "")
 			every := -1
 			if snap {
 				every = 100
@@ -246,7 +247,7 @@ func BenchmarkIdleActorMemory(b *testing.B) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), benchTimeout)
 	defer cancel()
-	store := openStore(b)
+	store := natsjstest.Open(b, "")
 	setup := actors.New(store, actors.Options{})
 	wf := benchWorkflow(b, ctx, setup)
 	if err := setup.Stop(ctx); err != nil {

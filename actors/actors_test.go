@@ -10,31 +10,12 @@ import (
 
 	"github.com/circuit-breaker/circuit-breaker/actors"
 	"github.com/circuit-breaker/circuit-breaker/events"
-	"github.com/circuit-breaker/circuit-breaker/events/natsjs"
+	"github.com/circuit-breaker/circuit-breaker/events/natsjs/natsjstest"
 	"github.com/circuit-breaker/circuit-breaker/rules"
 	"github.com/circuit-breaker/circuit-breaker/workflow"
 )
 
 var acme = actors.Caller{Tenant: "acme", Actor: "test"}
-
-// openStore starts an embedded NATS server in a temp dir.
-func openStore(t testing.TB) *natsjs.Store {
-	t.Helper()
-	srv, err := natsjs.StartEmbedded(natsjs.EmbeddedOptions{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	nc, err := srv.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := natsjs.Open(context.Background(), nc, natsjs.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close(); nc.Close(); srv.Shutdown() })
-	return s
-}
 
 func newSystem(t testing.TB, store events.Store, o actors.Options) *actors.System {
 	t.Helper()
@@ -59,7 +40,7 @@ func approval() workflow.Definition {
 }
 
 func setup(t *testing.T, o actors.Options) (*actors.System, events.Store, string) {
-	store := openStore(t)
+	store := natsjstest.Open(t, "")
 	sys := newSystem(t, store, o)
 	def, err := sys.Workflows.Create(context.Background(), acme, approval())
 	if err != nil {

@@ -7,12 +7,13 @@ import (
 
 	"github.com/circuit-breaker/circuit-breaker/actors"
 	"github.com/circuit-breaker/circuit-breaker/events"
+	"github.com/circuit-breaker/circuit-breaker/events/natsjs/natsjstest"
 	"github.com/circuit-breaker/circuit-breaker/rules"
 )
 
 func TestRules(t *testing.T) {
 	ctx := context.Background()
-	store := openStore(t)
+	store := natsjstest.Open(t, "")
 	rs := actors.NewRules(store)
 	spec := actors.RuleSpec{ID: "big", Name: "Big orders", Type: "simple", Definition: rules.Definition{
 		Conditions: []rules.Condition{{Field: "total", Operator: "greater_than", Value: 100.0}},

@@ -13,7 +13,7 @@ import (
 
 	"github.com/circuit-breaker/circuit-breaker/actors"
 	"github.com/circuit-breaker/circuit-breaker/api"
-	"github.com/circuit-breaker/circuit-breaker/events/natsjs"
+	"github.com/circuit-breaker/circuit-breaker/events/natsjs/natsjstest"
 	"github.com/circuit-breaker/circuit-breaker/projections"
 )
 
@@ -21,18 +21,7 @@ import (
 // runner, and stops everything when the test ends.
 func server(t *testing.T) *httptest.Server {
 	t.Helper()
-	nsrv, err := natsjs.StartEmbedded(natsjs.EmbeddedOptions{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	nc, err := nsrv.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := natsjs.Open(context.Background(), nc, natsjs.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := natsjstest.Open(t, "")
 	sys := actors.New(store, actors.Options{})
 	runner := projections.NewRunner(store, store, projections.NewViews(), projections.RunnerOptions{})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -49,9 +38,6 @@ func server(t *testing.T) *httptest.Server {
 		_ = sys.Stop(context.Background())
 		cancel()
 		wg.Wait()
-		store.Close()
-		nc.Close()
-		nsrv.Shutdown()
 	})
 	deadline := time.Now().Add(5 * time.Second)
 	for !runner.CaughtUp() {

@@ -14,13 +14,14 @@ import (
 
 	"github.com/circuit-breaker/circuit-breaker/auth"
 	"github.com/circuit-breaker/circuit-breaker/config"
+	"github.com/circuit-breaker/circuit-breaker/events/natsjs/natsjstest"
 )
 
 const adminSecret = "an admin key of at least 32 bytes"
 
 func TestMiddlewareModes(t *testing.T) {
 	ctx := context.Background()
-	keys := loadedKeys(t, openStore(t))
+	keys := loadedKeys(t, natsjstest.Open(t, ""))
 	_, apiKey, err := keys.Create(ctx, bootstrap, "acme", "k", nil)
 	if err != nil {
 		t.Fatal(err)

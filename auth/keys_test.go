@@ -10,26 +10,8 @@ import (
 
 	"github.com/circuit-breaker/circuit-breaker/auth"
 	"github.com/circuit-breaker/circuit-breaker/events"
-	"github.com/circuit-breaker/circuit-breaker/events/natsjs"
+	"github.com/circuit-breaker/circuit-breaker/events/natsjs/natsjstest"
 )
-
-func openStore(t testing.TB) *natsjs.Store {
-	t.Helper()
-	srv, err := natsjs.StartEmbedded(natsjs.EmbeddedOptions{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	nc, err := srv.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := natsjs.Open(context.Background(), nc, natsjs.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close(); nc.Close(); srv.Shutdown() })
-	return s
-}
 
 var bootstrap = auth.Principal{Tenant: auth.DefaultTenant, Subject: "admin", Method: auth.MethodAdminKey, Admin: true}
 
@@ -44,7 +26,7 @@ func loadedKeys(t *testing.T, store events.Store) *auth.Keys {
 
 func TestKeysLifecycle(t *testing.T) {
 	ctx := context.Background()
-	store := openStore(t)
+	store := natsjstest.Open(t, "")
 	k := loadedKeys(t, store)
 
 	idA, secretA, err := k.Create(ctx, bootstrap, "tenant-a", "ci", []string{"workflows:read"})
@@ -153,7 +135,7 @@ func TestKeysLifecycle(t *testing.T) {
 }
 
 func TestKeysBadArguments(t *testing.T) {
-	k := loadedKeys(t, openStore(t))
+	k := loadedKeys(t, natsjstest.Open(t, ""))
 	tests := map[string]struct {
 		tenant, name string
 		scopes       []string
@@ -177,7 +159,7 @@ func TestKeysBadArguments(t *testing.T) {
 // keys created and revoked by the first.
 func TestKeysFollowOtherNode(t *testing.T) {
 	ctx := context.Background()
-	store := openStore(t)
+	store := natsjstest.Open(t, "")
 	node1 := loadedKeys(t, store)
 	node2 := auth.NewKeys(store, auth.KeysOptions{})
 	if _, err := node2.Authenticate(ctx, "cb_"+strings.Repeat("a", 43)); !errors.Is(err, auth.ErrUnavailable) {

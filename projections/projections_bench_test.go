@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/circuit-breaker/circuit-breaker/events"
+	"github.com/circuit-breaker/circuit-breaker/events/natsjs/natsjstest"
 	"github.com/circuit-breaker/circuit-breaker/projections"
 )
 
@@ -15,7 +16,7 @@ import (
 func BenchmarkRebuild(b *testing.B) {
 	const resources, perResource = 5000, 10
 	srvDir := b.TempDir()
-	store := openStore(b, srvDir)
+	store := natsjstest.Open(b, srvDir)
 	ctx := context.Background()
 	wf, _ := events.NewEvent(events.TypeWorkflowDefined, 1, events.WorkflowDefined{WorkflowID: "wf", Version: 1, Definition: []byte(`{"id":"wf","name":"x","version":1,"states":["a","b"]}`)})
 	wf.Tenant = "acme"

@@ -10,30 +10,12 @@ import (
 
 	"github.com/circuit-breaker/circuit-breaker/actors"
 	"github.com/circuit-breaker/circuit-breaker/events"
-	"github.com/circuit-breaker/circuit-breaker/events/natsjs"
+	"github.com/circuit-breaker/circuit-breaker/events/natsjs/natsjstest"
 	"github.com/circuit-breaker/circuit-breaker/projections"
 	"github.com/circuit-breaker/circuit-breaker/workflow"
 )
 
 var acme = actors.Caller{Tenant: "acme", Actor: "test"}
-
-func openStore(t testing.TB, dir string) *natsjs.Store {
-	t.Helper()
-	srv, err := natsjs.StartEmbedded(natsjs.EmbeddedOptions{Dir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	nc, err := srv.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := natsjs.Open(context.Background(), nc, natsjs.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close(); nc.Close(); srv.Shutdown() })
-	return s
-}
 
 // runRunner starts r and returns a stop function that waits for it.
 func runRunner(t *testing.T, r *projections.Runner) func() {
@@ -91,7 +73,7 @@ func drive(t *testing.T, sys *actors.System) uint64 {
 }
 
 func TestReplayEqualsLive(t *testing.T) {
-	store := openStore(t, t.TempDir())
+	store := natsjstest.Open(t, t.TempDir())
 	sys := actors.New(store, actors.Options{})
 	defer sys.Stop(context.Background())
 	live := projections.NewViews()
@@ -139,7 +121,7 @@ func TestReplayEqualsLive(t *testing.T) {
 }
 
 func TestCheckpointResume(t *testing.T) {
-	store := openStore(t, t.TempDir())
+	store := natsjstest.Open(t, t.TempDir())
 	sys := actors.New(store, actors.Options{})
 	defer sys.Stop(context.Background())
 	views := projections.NewViews()

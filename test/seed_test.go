@@ -10,10 +10,11 @@ import (
 )
 
 // seedExample reads a GraphQL example copied verbatim from the seed's
-// README (../shared/seed/README.md) into testdata.
+// README (../shared/seed/README.md) into api/gql/testdata, shared with
+// the schema's own tests.
 func seedExample(t *testing.T, name string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
+	b, err := os.ReadFile(filepath.Join("..", "api", "gql", "testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}

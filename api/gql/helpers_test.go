@@ -14,6 +14,7 @@ import (
 	"github.com/circuit-breaker/circuit-breaker/api/gql"
 	"github.com/circuit-breaker/circuit-breaker/auth"
 	"github.com/circuit-breaker/circuit-breaker/events/natsjs"
+	"github.com/circuit-breaker/circuit-breaker/events/natsjs/natsjstest"
 	"github.com/circuit-breaker/circuit-breaker/projections"
 )
 
@@ -30,18 +31,7 @@ type env struct {
 // auth middleware will.
 func newEnv(t *testing.T, limits gql.Limits) *env {
 	t.Helper()
-	srv, err := natsjs.StartEmbedded(natsjs.EmbeddedOptions{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	nc, err := srv.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := natsjs.Open(context.Background(), nc, natsjs.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := natsjstest.Open(t, "")
 	sys := actors.New(store, actors.Options{})
 	runner := projections.NewRunner(store, nil, projections.NewViews(), projections.RunnerOptions{})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -64,9 +54,6 @@ func newEnv(t *testing.T, limits gql.Limits) *env {
 			t.Errorf("runner: %v", err)
 		}
 		_ = sys.Stop(context.Background())
-		store.Close()
-		nc.Close()
-		srv.Shutdown()
 	})
 	return &env{schema: schema, srv: hs, sys: sys, store: store}
 }

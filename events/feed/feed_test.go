@@ -9,26 +9,8 @@ import (
 
 	"github.com/circuit-breaker/circuit-breaker/events"
 	"github.com/circuit-breaker/circuit-breaker/events/feed"
-	"github.com/circuit-breaker/circuit-breaker/events/natsjs"
+	"github.com/circuit-breaker/circuit-breaker/events/natsjs/natsjstest"
 )
-
-func openStore(t *testing.T) *natsjs.Store {
-	t.Helper()
-	srv, err := natsjs.StartEmbedded(natsjs.EmbeddedOptions{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	nc, err := srv.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := natsjs.Open(context.Background(), nc, natsjs.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close(); nc.Close(); srv.Shutdown() })
-	return s
-}
 
 func appendN(t *testing.T, s events.Store, from, to int) {
 	t.Helper()
@@ -67,7 +49,7 @@ func expect(t *testing.T, sub events.Subscription, from, want int) {
 }
 
 func TestHistoryThenLive(t *testing.T) {
-	s := openStore(t)
+	s := natsjstest.Open(t, "")
 	appendN(t, s, 0, 50)
 	h := feed.New(s, feed.Options{Ring: 16, Page: 7})
 	sub, _ := h.Subscribe(context.Background(), 1) // before Run: waits for it
@@ -80,7 +62,7 @@ func TestHistoryThenLive(t *testing.T) {
 // TestSlowSubscriber lets the ring overrun a subscriber that does not read;
 // it then reads everything, in order, from the store and the ring.
 func TestSlowSubscriber(t *testing.T) {
-	s := openStore(t)
+	s := natsjstest.Open(t, "")
 	h := feed.New(s, feed.Options{Ring: 8})
 	runHub(t, h)
 	fast, _ := h.Subscribe(context.Background(), 1)
@@ -93,7 +75,7 @@ func TestSlowSubscriber(t *testing.T) {
 }
 
 func TestManySubscribers(t *testing.T) {
-	s := openStore(t)
+	s := natsjstest.Open(t, "")
 	h := feed.New(s, feed.Options{})
 	runHub(t, h)
 	var wg sync.WaitGroup
@@ -109,7 +91,7 @@ func TestManySubscribers(t *testing.T) {
 }
 
 func TestCloseAndStop(t *testing.T) {
-	s := openStore(t)
+	s := natsjstest.Open(t, "")
 	h := feed.New(s, feed.Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
