@@ -25,7 +25,9 @@ func TestKeysCommand(t *testing.T) {
 	addrFile := filepath.Join(dir, "addr")
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	wg.Go(func() { runCmd(ctx, "serve", "--port", "0", "--data-dir", filepath.Join(dir, "data"), "--addr-file", addrFile) })
+	wg.Go(func() {
+		runCmd(ctx, "serve", "--port", "0", "--data-dir", filepath.Join(dir, "data"), "--addr-file", addrFile)
+	})
 	defer func() { cancel(); wg.Wait() }()
 	var base string
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
