@@ -1,6 +1,7 @@
 package gql
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -141,6 +142,8 @@ func annotate(errs []*qerrors.QueryError) {
 			qe.Extensions["code"] = apierr.CodeInternal
 		case strings.HasPrefix(qe.Message, "syntax error"):
 			qe.Extensions["code"] = apierr.CodeBadRequest
+		case qe.Message == context.DeadlineExceeded.Error() || qe.Message == context.Canceled.Error():
+			qe.Extensions["code"] = apierr.CodeUnavailable
 		default:
 			qe.Extensions["code"] = apierr.CodeValidation
 		}

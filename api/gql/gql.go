@@ -146,12 +146,21 @@ func New(d Deps) (*Schema, error) {
 		graphql.MaxQueryLength(l.MaxQueryLength),
 		graphql.MaxParallelism(l.MaxParallelism),
 		graphql.UseStringDescriptions(),
+		// graphql-go drops a subscription event that the consumer has not
+		// taken within this time (default 1 s), silently. Events must
+		// never be lost: a consumer that falls behind is disconnected by
+		// its transport instead, which ends the subscription's ctx.
+		graphql.SubscribeResolverTimeout(subscriptionEventTimeout),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("gql: %w", err)
 	}
 	return &Schema{gs: gs, limits: l, cost: newCostModel(gs.AST(), int64(l.DefaultListSize)), log: d.Logger}, nil
 }
+
+// subscriptionEventTimeout bounds the resolution and hand-over of one
+// subscription event (see New).
+const subscriptionEventTimeout = 24 * time.Hour
 
 // Request is one GraphQL request.
 type Request struct {

@@ -164,3 +164,26 @@ func TestSubscribeErrors(t *testing.T) {
 		t.Fatal("query channel not closed")
 	}
 }
+
+// TestSlowSubscriberLosesNothing: a subscriber that does not take its
+// events for longer than graphql-go's default per-event timeout (1 s) must
+// still get every one of them, in order.
+func TestSlowSubscriberLosesNothing(t *testing.T) {
+	e := newEnv(t, gql.Limits{})
+	e.ok(t, "a", pingPong, map[string]any{"id": "wa"})
+	ctx, cancel := context.WithCancel(as("a"))
+	defer cancel()
+	ch, err := e.schema.Subscribe(ctx, `subscription { workflowEvents(workflowId: "wa") { type newState position } }`, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.ok(t, "a", `mutation { createResource(workflowId: "wa", resourceId: "slow", input: {score: 9}) { id } }`, nil)
+	e.ok(t, "a", `mutation { executeActivity(resourceId: "slow", activityId: "hit") { toState } }`, nil)
+	e.ok(t, "a", `mutation { executeActivity(resourceId: "slow", activityId: "finish") { toState } }`, nil)
+	time.Sleep(1500 * time.Millisecond) // the consumer is busy elsewhere
+	for i, want := range []string{"ping", "pong", "done"} {
+		if ev := next(t, ch, "workflowEvents"); ev.NewState == nil || *ev.NewState != want {
+			t.Fatalf("event %d = %+v, want state %s", i, ev, want)
+		}
+	}
+}

@@ -112,6 +112,9 @@ func NewHandler(exec Executor, opts Options) *Handler {
 		upgrader: websocket.Upgrader{
 			Subprotocols: protos,
 			CheckOrigin:  opts.CheckOrigin,
+			// Idle connections (most subscribers, most of the time) then
+			// hold no write buffer of their own.
+			WriteBufferPool: &sync.Pool{},
 		},
 		conns: map[*conn]struct{}{},
 	}
