@@ -1,8 +1,6 @@
 package api
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -120,8 +118,8 @@ func (h *handler) listResources(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, ResourceList{Resources: list})
 }
 
-// history serves a resource's audit trail from the projections, after
-// waiting until they include the resource's last event (read your writes).
+// history serves a resource's audit trail, read from its event stream: it
+// includes every acknowledged command (read your writes).
 func (h *handler) history(w http.ResponseWriter, r *http.Request) {
 	c, err := caller(r)
 	if err != nil {
@@ -129,21 +127,11 @@ func (h *handler) history(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	res, err := h.sys.Resource(r.Context(), c, id)
+	entries, ok, err := projections.History(r.Context(), h.store, c.Tenant, id)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), h.ryw)
-	defer cancel()
-	if err := h.runner.WaitFor(ctx, res.Position); err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			err = fmt.Errorf("projections have not caught up with position %d yet: %w", res.Position, err)
-		}
-		h.writeError(w, r, err)
-		return
-	}
-	entries, ok := h.views.History(c.Tenant, id)
 	if !ok {
 		h.writeError(w, r, fmt.Errorf("history of resource %q: %w", id, actors.ErrNotFound))
 		return

@@ -1,6 +1,7 @@
 // Package projections builds the read models that the API serves from the
-// event log: workflow views, resource views and each resource's history
-// (the audit trail).
+// event log: workflow, resource and rule views, and each resource's history
+// (the audit trail). The history is read on demand from the resource's own
+// stream (History), so memory holds only the current views.
 //
 // Views is a pure fold: Apply(event) in position order; the same events
 // always give the same views, so a rebuild from position 0 (Rebuild, the

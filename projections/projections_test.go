@@ -103,12 +103,15 @@ func TestReplayEqualsLive(t *testing.T) {
 		t.Fatalf("rebuilt views differ from live ones:\nlive:    %s\nrebuilt: %s", a, b)
 	}
 	// The views answer what the actors know.
-	h, ok := live.History("acme", "r-4")
-	if !ok || len(h) != 5 || h[4].To != "done" || h[4].From != "pong" {
-		t.Fatalf("history of r-4 = %+v", h)
+	h, ok, err := projections.History(context.Background(), store, "acme", "r-4")
+	if err != nil || !ok || len(h) != 5 || h[4].To != "done" || h[4].From != "pong" || h[0].Type != events.TypeResourceCreated {
+		t.Fatalf("history of r-4 = %+v, %v, %v", h, ok, err)
 	}
-	if _, ok := live.History("other", "r-4"); ok {
+	if _, ok, _ := projections.History(context.Background(), store, "other", "r-4"); ok {
 		t.Fatal("history visible to another tenant")
+	}
+	if _, ok, _ := projections.History(context.Background(), store, "acme", "nope"); ok {
+		t.Fatal("history of a missing resource")
 	}
 	done := live.Resources("acme", projections.ResourceFilter{State: "done"})
 	if len(done) != 2 {

@@ -38,20 +38,6 @@ type ResourceView struct {
 	UpdatedAt       time.Time      `json:"updatedAt"`
 }
 
-// HistoryEntry is one step of a resource's audit trail.
-type HistoryEntry struct {
-	Revision       uint64         `json:"revision"`
-	Position       uint64         `json:"position"`
-	Type           string         `json:"type"`
-	Activity       string         `json:"activity,omitempty"`
-	From           string         `json:"from,omitempty"`
-	To             string         `json:"to"`
-	Input          map[string]any `json:"input,omitempty"`
-	Actor          string         `json:"actor,omitempty"`
-	IdempotencyKey string         `json:"idempotencyKey,omitempty"`
-	Time           time.Time      `json:"time"`
-}
-
 // Views holds the read models. It is safe for concurrent use: one writer
 // (Apply) and many readers. Returned views are copies.
 type Views struct {
@@ -59,7 +45,6 @@ type Views struct {
 	position  uint64
 	workflows map[string]*WorkflowView
 	resources map[string]*ResourceView
-	history   map[string][]HistoryEntry
 	rules     map[string]*RuleView
 }
 
@@ -68,7 +53,6 @@ func NewViews() *Views {
 	return &Views{
 		workflows: make(map[string]*WorkflowView),
 		resources: make(map[string]*ResourceView),
-		history:   make(map[string][]HistoryEntry),
 		rules:     make(map[string]*RuleView),
 	}
 }
@@ -133,10 +117,6 @@ func (v *Views) resourceCreated(e events.Envelope) error {
 	if w, ok := v.workflows[d.WorkflowID]; ok {
 		w.Counts[d.State]++
 	}
-	v.history[d.ResourceID] = append(v.history[d.ResourceID], HistoryEntry{
-		Revision: e.Revision, Position: e.Position, Type: e.Type, To: d.State,
-		Input: d.Data, Actor: e.Actor, IdempotencyKey: d.IdempotencyKey, Time: e.Time,
-	})
 	return nil
 }
 
@@ -157,10 +137,6 @@ func (v *Views) stateChanged(e events.Envelope) error {
 		w.Counts[d.To]++
 	}
 	r.State, r.Data, r.Revision, r.UpdatedAt = d.To, workflow.Merge(r.Data, d.Input), e.Revision, e.Time
-	v.history[d.ResourceID] = append(v.history[d.ResourceID], HistoryEntry{
-		Revision: e.Revision, Position: e.Position, Type: e.Type, Activity: d.Activity,
-		From: d.From, To: d.To, Input: d.Input, Actor: e.Actor, IdempotencyKey: d.IdempotencyKey, Time: e.Time,
-	})
 	return nil
 }
 
@@ -225,17 +201,6 @@ func (v *Views) Resources(tenant string, f ResourceFilter) []ResourceView {
 	return out
 }
 
-// History returns a tenant's resource's audit trail, oldest first.
-func (v *Views) History(tenant, id string) ([]HistoryEntry, bool) {
-	v.mu.RLock()
-	defer v.mu.RUnlock()
-	r, ok := v.resources[id]
-	if !ok || r.Tenant != tenant {
-		return nil, false
-	}
-	return slices.Clone(v.history[id]), true
-}
-
 func (w *WorkflowView) copy() WorkflowView {
 	c := *w
 	c.Versions = slices.Clone(w.Versions)
@@ -247,18 +212,17 @@ func (w *WorkflowView) copy() WorkflowView {
 // comparisons use it. Maps serialize with sorted keys, so equal views give
 // equal bytes.
 type state struct {
-	Position  uint64                    `json:"position"`
-	Workflows map[string]*WorkflowView  `json:"workflows"`
-	Resources map[string]*ResourceView  `json:"resources"`
-	History   map[string][]HistoryEntry `json:"history"`
-	Rules     map[string]*RuleView      `json:"rules,omitempty"`
+	Position  uint64                   `json:"position"`
+	Workflows map[string]*WorkflowView `json:"workflows"`
+	Resources map[string]*ResourceView `json:"resources"`
+	Rules     map[string]*RuleView     `json:"rules,omitempty"`
 }
 
 // MarshalJSON serializes the views deterministically.
 func (v *Views) MarshalJSON() ([]byte, error) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
-	return json.Marshal(state{v.position, v.workflows, v.resources, v.history, v.rules})
+	return json.Marshal(state{v.position, v.workflows, v.resources, v.rules})
 }
 
 // UnmarshalJSON restores views saved by MarshalJSON.
@@ -270,15 +234,12 @@ func (v *Views) UnmarshalJSON(b []byte) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.position = s.Position
-	v.workflows, v.resources, v.history, v.rules = s.Workflows, s.Resources, s.History, s.Rules
+	v.workflows, v.resources, v.rules = s.Workflows, s.Resources, s.Rules
 	if v.workflows == nil {
 		v.workflows = map[string]*WorkflowView{}
 	}
 	if v.resources == nil {
 		v.resources = map[string]*ResourceView{}
-	}
-	if v.history == nil {
-		v.history = map[string][]HistoryEntry{}
 	}
 	if v.rules == nil {
 		v.rules = map[string]*RuleView{}

@@ -167,11 +167,14 @@ func (r *resourceResolver) Data() JSON {
 	return JSON{V: r.r.Data}
 }
 
-// History reads the resource's audit trail from the projections.
+// History reads the resource's audit trail from its event stream.
 func (r *resourceResolver) History(ctx context.Context) ([]*historyResolver, error) {
-	h, ok := r.c.views.History(caller(ctx).Tenant, r.r.ID)
+	h, ok, err := projections.History(ctx, r.c.store, caller(ctx).Tenant, r.r.ID)
+	if err != nil {
+		return nil, wrap(r.c.log, "", err)
+	}
 	if !ok {
-		return []*historyResolver{}, nil // not projected yet
+		return []*historyResolver{}, nil
 	}
 	out := make([]*historyResolver, len(h))
 	for i := range h {

@@ -1,6 +1,7 @@
 package natsjs
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -75,6 +76,7 @@ type Store struct {
 	opts Options
 	pfx  string // "<prefix>.ev."
 	kv   jetstream.KeyValue
+	obj  jetstream.ObjectStore // snapshots too large for a KV value
 
 	replies *replies
 
@@ -126,12 +128,20 @@ func Open(ctx context.Context, nc *nats.Conn, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("natsjs: create snapshot bucket: %w", err)
 	}
+	obj, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+		Bucket:   o.Stream + "_BLOBS",
+		Storage:  jetstream.FileStorage,
+		Replicas: o.Replicas,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("natsjs: create snapshot blob bucket: %w", err)
+	}
 	rep, err := newReplies(nc)
 	if err != nil {
 		return nil, err
 	}
 	s := &Store{
-		nc: nc, js: js, opts: o, pfx: o.Prefix + ".ev.", kv: kv, replies: rep,
+		nc: nc, js: js, opts: o, pfx: o.Prefix + ".ev.", kv: kv, obj: obj, replies: rep,
 		heads: newHeadCache(1 << 20),
 		reqs:  make(chan *appendReq, 4096),
 		stop:  make(chan struct{}),
@@ -215,7 +225,16 @@ func (s *Store) LastPosition(ctx context.Context) (uint64, error) {
 	return info.State.LastSeq, nil
 }
 
-// SaveSnapshot stores a snapshot in the snapshot bucket.
+// maxInlineSnapshot is the largest snapshot kept as a KV value; larger ones
+// (projection checkpoints) go to the object store, in chunks, with a small
+// pointer in the KV bucket.
+const maxInlineSnapshot = 256 << 10
+
+// blobPointer is the KV value of a snapshot kept in the object store.
+var blobPointer = []byte(`{"blob":true}`)
+
+// SaveSnapshot stores a snapshot in the snapshot bucket (or, when large,
+// the blob bucket).
 func (s *Store) SaveSnapshot(ctx context.Context, snap events.Snapshot) error {
 	if err := events.ValidateStream(snap.Stream); err != nil {
 		return err
@@ -224,7 +243,16 @@ func (s *Store) SaveSnapshot(ctx context.Context, snap events.Snapshot) error {
 	if err != nil {
 		return fmt.Errorf("natsjs: encode snapshot: %w", err)
 	}
-	if _, err := s.kv.Put(ctx, snapKey(snap.Stream), b); err != nil {
+	key := snapKey(snap.Stream)
+	if len(b) > maxInlineSnapshot {
+		// The blob first: a crash between the two writes leaves the older
+		// pointer or inline snapshot, both valid.
+		if _, err := s.obj.PutBytes(ctx, key, b); err != nil {
+			return fmt.Errorf("natsjs: save snapshot of %s (%d bytes): %w", snap.Stream, len(b), err)
+		}
+		b = blobPointer
+	}
+	if _, err := s.kv.Put(ctx, key, b); err != nil {
 		return fmt.Errorf("natsjs: save snapshot of %s: %w", snap.Stream, err)
 	}
 	return nil
@@ -235,15 +263,22 @@ func (s *Store) LoadSnapshot(ctx context.Context, stream string) (events.Snapsho
 	if err := events.ValidateStream(stream); err != nil {
 		return events.Snapshot{}, false, err
 	}
-	e, err := s.kv.Get(ctx, snapKey(stream))
+	key := snapKey(stream)
+	e, err := s.kv.Get(ctx, key)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return events.Snapshot{}, false, nil
 	}
 	if err != nil {
 		return events.Snapshot{}, false, fmt.Errorf("natsjs: load snapshot of %s: %w", stream, err)
 	}
+	b := e.Value()
+	if bytes.Equal(b, blobPointer) {
+		if b, err = s.obj.GetBytes(ctx, key); err != nil {
+			return events.Snapshot{}, false, fmt.Errorf("natsjs: load snapshot of %s: %w", stream, err)
+		}
+	}
 	var snap events.Snapshot
-	if err := json.Unmarshal(e.Value(), &snap); err != nil {
+	if err := json.Unmarshal(b, &snap); err != nil {
 		return events.Snapshot{}, false, fmt.Errorf("natsjs: decode snapshot of %s: %w", stream, err)
 	}
 	return snap, true, nil

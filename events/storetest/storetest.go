@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -358,5 +359,17 @@ func testSnapshots(t *testing.T, s events.Store) {
 	got, found, err := snaps.LoadSnapshot(ctx, "snap-1")
 	if err != nil || !found || got.Revision != 200 || got.Position != 2000 || string(got.State) != `{"n":2}` {
 		t.Fatalf("load = %+v, %v, %v", got, found, err)
+	}
+	// Large states (projection checkpoints) are kept too, larger than a
+	// NATS message; and a small one replaces a large one.
+	big := `{"pad":"` + strings.Repeat("x", 3<<20) + `"}`
+	for _, state := range []string{big, `{"n":3}`, big} {
+		if err := snaps.SaveSnapshot(ctx, events.Snapshot{Stream: "snap-2", Revision: 1, Version: 1, State: json.RawMessage(state)}); err != nil {
+			t.Fatalf("save %d bytes: %v", len(state), err)
+		}
+		got, found, err := snaps.LoadSnapshot(ctx, "snap-2")
+		if err != nil || !found || string(got.State) != state {
+			t.Fatalf("load after saving %d bytes: %d bytes, %v, %v", len(state), len(got.State), found, err)
+		}
 	}
 }
