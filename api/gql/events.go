@@ -92,6 +92,9 @@ func (c *core) start(ctx context.Context, from *int32) (uint64, error) {
 		}
 		return max(uint64(*from), 1), nil
 	}
+	if start, ok := ctx.Value(startKey{}).(uint64); ok { // a shared group's
+		return start, nil
+	}
 	last, err := c.store.LastPosition(ctx)
 	if err != nil {
 		return 0, wrap(c.log, "", err)
@@ -109,6 +112,7 @@ func follow[T any](ctx context.Context, c *core, from uint64, pick func(events.E
 		return nil, wrap(c.log, "", err)
 	}
 	out := make(chan T)
+	rec, _ := ctx.Value(recorderKey{}).(*recorder)
 	go func() {
 		defer close(out)
 		defer sub.Close()
@@ -123,6 +127,9 @@ func follow[T any](ctx context.Context, c *core, from uint64, pick func(events.E
 			v, ok := pick(e)
 			if !ok {
 				continue
+			}
+			if rec != nil {
+				rec.push(e.Position)
 			}
 			select {
 			case out <- v:

@@ -122,6 +122,8 @@ type Schema struct {
 	limits Limits
 	cost   *costModel
 	log    *slog.Logger
+	store  events.Store // where live subscriptions start: the end of the log
+	mux    *mux         // shares identical live subscriptions
 }
 
 // New builds the schema on d.
@@ -155,7 +157,9 @@ func New(d Deps) (*Schema, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gql: %w", err)
 	}
-	return &Schema{gs: gs, limits: l, cost: newCostModel(gs.AST(), int64(l.DefaultListSize)), log: d.Logger}, nil
+	sc := &Schema{gs: gs, limits: l, cost: newCostModel(gs.AST(), int64(l.DefaultListSize)), log: d.Logger, store: d.Store}
+	sc.mux = &mux{s: sc, groups: map[string]*group{}}
+	return sc, nil
 }
 
 // subscriptionEventTimeout bounds the resolution and hand-over of one
@@ -266,6 +270,16 @@ func (s *Schema) Subscribe(ctx context.Context, q, opName string, vars map[strin
 	typ, err := s.validate(q, opName, vars)
 	if err != nil {
 		return nil, err
+	}
+	if typ == "subscription" && shareable(q, vars) {
+		p := principal(ctx)
+		if key, ok := muxKey(p.Tenant, q, opName, vars); ok {
+			last, err := s.store.LastPosition(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return s.mux.join(ctx, key, last+1, p, q, opName, vars)
+		}
 	}
 	var cancel context.CancelFunc = func() {}
 	if typ != "subscription" {

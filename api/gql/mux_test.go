@@ -1,0 +1,142 @@
+package gql_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	graphql "github.com/graph-gophers/graphql-go"
+
+	"github.com/circuit-breaker/circuit-breaker/actors"
+	"github.com/circuit-breaker/circuit-breaker/api/gql"
+)
+
+// position decodes the position of an `events` subscription response.
+func position(t *testing.T, r *graphql.Response) (int, string) {
+	t.Helper()
+	if len(r.Errors) > 0 {
+		t.Fatalf("errors: %v", r.Errors)
+	}
+	var d struct {
+		Events struct {
+			Position int    `json:"position"`
+			Stream   string `json:"stream"`
+		} `json:"events"`
+	}
+	if err := json.Unmarshal(r.Data, &d); err != nil {
+		t.Fatal(err)
+	}
+	return d.Events.Position, d.Events.Stream
+}
+
+func recv(t *testing.T, ch <-chan *graphql.Response) *graphql.Response {
+	t.Helper()
+	select {
+	case r, ok := <-ch:
+		if !ok {
+			t.Fatal("subscription ended")
+		}
+		return r
+	case <-time.After(10 * time.Second):
+		t.Fatal("no response within 10s")
+	}
+	return nil
+}
+
+// TestSharedSubscriptions: identical live subscriptions share one
+// execution; each still gets exactly the events from its own start, in
+// order, only of its tenant; a member that stops reading is dropped
+// without holding up the others.
+func TestSharedSubscriptions(t *testing.T) {
+	e := newEnv(t, gql.Limits{})
+	e.ok(t, "a", pingPong, map[string]any{"id": "wa"})
+	e.ok(t, "b", pingPong, map[string]any{"id": "wb"})
+	const q = `subscription { events { position stream } }`
+	ctx, cancel := context.WithCancel(as("a"))
+	defer cancel()
+
+	var early []<-chan *graphql.Response
+	for range 20 {
+		ch, err := e.schema.Subscribe(ctx, q, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		early = append(early, ch)
+	}
+	other, err := e.schema.Subscribe(as("b"), q, "", nil) // same text, other tenant
+	if err != nil {
+		t.Fatal(err)
+	}
+	fire := func(tenant, id string) {
+		e.ok(t, tenant, fmt.Sprintf(`mutation { createResource(workflowId: "w%s", resourceId: "%s", input: {score: 9}) { id } }`, tenant, id), nil)
+	}
+	fire("a", "r1")
+	fire("b", "x1")
+	first, _ := position(t, recv(t, early[0]))
+	for _, ch := range early[1:] {
+		if p, _ := position(t, recv(t, ch)); p != first {
+			t.Fatalf("member saw %d first, want %d", p, first)
+		}
+	}
+	if _, s := position(t, recv(t, other)); s != "resource-x1" {
+		t.Fatalf("tenant b saw %s", s)
+	}
+
+	// A member joining now starts at the end of the log.
+	late, err := e.schema.Subscribe(ctx, q, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fire("a", "r2")
+	want, _ := position(t, recv(t, early[0]))
+	if p, s := position(t, recv(t, late)); p != want || s != "resource-r2" {
+		t.Fatalf("late member got %d %s, want %d resource-r2", p, s, want)
+	}
+
+	// A member that never reads is dropped once its queue is full; the
+	// others get everything, in order.
+	stuck, err := e.schema.Subscribe(ctx, q, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 600
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := range n {
+			if _, err := e.sys.CreateResource(context.Background(), actors.CreateResource{
+				Caller: actors.Caller{Tenant: "a"}, ResourceID: fmt.Sprintf("bulk-%d", i), WorkflowID: "wa",
+				Data: map[string]any{"score": 9}}); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+	last := want
+	for i := range n {
+		p, _ := position(t, recv(t, late))
+		if p <= last {
+			t.Fatalf("event %d: position %d after %d", i, p, last)
+		}
+		last = p
+	}
+	wg.Wait()
+	// It learns why, in its last response, and how to resume.
+	var lastResp *graphql.Response
+	deadline := time.After(10 * time.Second)
+	for closed := false; !closed; {
+		select {
+		case r, ok := <-stuck:
+			if closed = !ok; ok {
+				lastResp = r
+			}
+		case <-deadline:
+			t.Fatal("a member that never read was not dropped")
+		}
+	}
+	if lastResp == nil || len(lastResp.Errors) != 1 || lastResp.Errors[0].Extensions["code"] != "UNAVAILABLE" {
+		t.Fatalf("dropped member's last response: %+v", lastResp)
+	}
+}
