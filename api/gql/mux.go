@@ -3,7 +3,7 @@ package gql
 import (
 	"context"
 	"encoding/json"
-	"strings"
+	"regexp"
 	"sync"
 
 	graphql "github.com/graph-gophers/graphql-go"
@@ -54,11 +54,15 @@ type member struct {
 	closed bool
 }
 
+// fromArg finds a `from:` argument (or an alias named from: either way
+// the operation is not shared).
+var fromArg = regexp.MustCompile(`(^|[^A-Za-z0-9_])from\s*:`)
+
 // shareable reports whether a subscription may join a shared group: it
 // must not name a start position.
 func shareable(q string, vars map[string]any) bool {
 	_, hasFrom := vars["from"]
-	return !hasFrom && !strings.Contains(q, "from")
+	return !hasFrom && !fromArg.MatchString(q)
 }
 
 // muxKey identifies identical operations of one tenant.

@@ -140,3 +140,22 @@ func TestSharedSubscriptions(t *testing.T) {
 		t.Fatalf("dropped member's last response: %+v", lastResp)
 	}
 }
+
+func TestShareable(t *testing.T) {
+	cases := []struct {
+		q    string
+		vars map[string]any
+		want bool
+	}{
+		{`subscription { events { position } }`, nil, true},
+		{`subscription { workflowEvents(workflowId: "w") { fromState newState } }`, nil, true},
+		{`subscription { events(from: 3) { position } }`, nil, false},
+		{`subscription($f: Int) { events(from:$f) { position } }`, map[string]any{"f": 1}, false},
+		{`subscription($from: Int) { events(from: $from) { position } }`, map[string]any{"from": 1}, false},
+	}
+	for _, c := range cases {
+		if got := gql.Shareable(c.q, c.vars); got != c.want {
+			t.Errorf("shareable(%q) = %v, want %v", c.q, got, c.want)
+		}
+	}
+}

@@ -1,0 +1,4 @@
+package gql
+
+// Shareable exposes shareable to the external tests.
+var Shareable = shareable
