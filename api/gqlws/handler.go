@@ -92,6 +92,7 @@ type Handler struct {
 	exec     Executor
 	opts     Options
 	upgrader websocket.Upgrader
+	payloads payloadCache // results shared by many operations are encoded once
 
 	mu       sync.Mutex
 	conns    map[*conn]struct{}

@@ -195,7 +195,7 @@ func (c *conn) run(op *operation, req Request) {
 	}
 	for resp := range results {
 		if op.ctx.Err() == nil {
-			c.enqueue(encode(next, op.id, resp))
+			c.enqueue(c.h.payloads.encodeResult(next, op.id, resp))
 		}
 	}
 	// Forget before "complete" so that the client may reuse the id at once.
