@@ -167,7 +167,7 @@ func BenchmarkActivation(b *testing.B) {
 			// Revisions 2 … total-1 are appended directly in chunks (firing
 			// them one by one would take minutes); they are what System.Fire
 			// would write, idempotency keys included.
-			stream := events.ResourceStream(id)
+			stream := events.ResourceStream(acme.Tenant, id)
 			rev := uint64(1)
 			for rev < total-1 {
 				chunk := make([]events.Event, 0, natsjs.MaxEventsPerAppend)
@@ -263,7 +263,7 @@ func BenchmarkIdleActorMemory(b *testing.B) {
 	ev.Tenant, ev.Actor = acme.Tenant, acme.Actor
 	if err := parallel(n, 128, func(i int) error {
 		ids[i] = fmt.Sprintf("idle-%d", i)
-		_, err := store.Append(ctx, events.ResourceStream(ids[i]), events.NoStream, ev)
+		_, err := store.Append(ctx, events.ResourceStream(acme.Tenant, ids[i]), events.NoStream, ev)
 		return err
 	}); err != nil {
 		b.Fatal(err)

@@ -110,7 +110,7 @@ func TestIdempotentFire(t *testing.T) {
 	if err != nil || !again.Replayed || again.Revision != first.Revision {
 		t.Fatalf("retry = %+v, %v; want first result %+v", again, err, first)
 	}
-	evs, _ := store.ReadStream(ctx, events.ResourceStream("doc-2"), 0, 0)
+	evs, _ := store.ReadStream(ctx, events.ResourceStream("acme", "doc-2"), 0, 0)
 	if len(evs) != 2 {
 		t.Fatalf("%d events, want 2 (created + one transition)", len(evs))
 	}
@@ -191,7 +191,7 @@ func testConcurrentFiring(t *testing.T, nodes []*actors.System, store events.Sto
 		}()
 	}
 	wg.Wait()
-	evs, err := store.ReadStream(ctx, events.ResourceStream("hot"), 0, 0)
+	evs, err := store.ReadStream(ctx, events.ResourceStream("acme", "hot"), 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,5 +249,32 @@ func TestWorkflowVersions(t *testing.T) {
 	}
 	if _, err := sys.Fire(ctx, actors.FireActivity{Caller: acme, ResourceID: "v2-doc", ActivityID: "approve_document"}); !errors.Is(err, workflow.ErrUnknownActivity) {
 		t.Fatalf("approve_document on v2: %v, want unknown activity", err)
+	}
+}
+
+// TestIDsPerTenant: two tenants use the same ids without meeting: neither
+// learns that the other's exists.
+func TestIDsPerTenant(t *testing.T) {
+	sys, _, _ := setup(t, actors.Options{})
+	ctx := context.Background()
+	for _, tenant := range []string{"t1", "t2"} {
+		c := actors.Caller{Tenant: tenant, Actor: "test"}
+		def := approval()
+		def.ID = "shared-wf"
+		if _, err := sys.Workflows.Create(ctx, c, def); err != nil {
+			t.Fatalf("%s: create workflow: %v", tenant, err)
+		}
+		if _, err := sys.CreateResource(ctx, actors.CreateResource{Caller: c, ResourceID: "shared-doc", WorkflowID: "shared-wf", Data: map[string]any{"owner": tenant}}); err != nil {
+			t.Fatalf("%s: create resource: %v", tenant, err)
+		}
+	}
+	if _, err := sys.Fire(ctx, actors.FireActivity{Caller: actors.Caller{Tenant: "t1"}, ResourceID: "shared-doc", ActivityID: "start_review"}); err != nil {
+		t.Fatal(err)
+	}
+	for tenant, state := range map[string]string{"t1": "under_review", "t2": "submitted"} {
+		r, err := sys.Resource(ctx, actors.Caller{Tenant: tenant}, "shared-doc")
+		if err != nil || r.State != state || r.Data["owner"] != tenant || r.ID != "shared-doc" {
+			t.Fatalf("%s sees %+v, %v", tenant, r, err)
+		}
 	}
 }

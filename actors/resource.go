@@ -23,7 +23,8 @@ const maxConflictRetries = 5
 // only from Receive.
 type resourceActor struct {
 	sys       *System
-	id        string
+	key       string // the tenant-scoped id (events.Scoped)
+	id        string // the resource's id as its tenant knows it
 	loaded    bool
 	st        resourceState
 	machine   *workflow.Machine
@@ -34,9 +35,10 @@ func (a *resourceActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		name := ctx.Self().Id
-		a.id = name[:strings.LastIndex(name, nameSep)]
+		a.key = name[:strings.LastIndex(name, nameSep)]
+		_, a.id = events.Unscope(a.key)
 	case passivateMsg:
-		if a.sys.passivate(a.id, ctx.Self()) {
+		if a.sys.passivate(a.key, ctx.Self()) {
 			ctx.Stop(ctx.Self())
 		}
 	case *createMsg:
@@ -51,7 +53,7 @@ func (a *resourceActor) Receive(ctx actor.Context) {
 	}
 }
 
-func (a *resourceActor) stream() string { return events.ResourceStream(a.id) }
+func (a *resourceActor) stream() string { return events.ResourceStreamPrefix + a.key }
 
 func opCtx(d time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), d)

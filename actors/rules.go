@@ -76,7 +76,7 @@ func (r *Rules) Create(ctx context.Context, c Caller, spec RuleSpec) (Rule, erro
 	if spec.ID == "" {
 		spec.ID = ulid.Make().String()
 	}
-	if err := events.ValidateStream(events.RuleStream(spec.ID)); err != nil {
+	if err := events.ValidateStream(events.RuleStream(c.Tenant, spec.ID)); err != nil {
 		return Rule{}, fmt.Errorf("id: %w", err)
 	}
 	return r.write(ctx, c, spec, events.TypeRuleCreated, events.NoStream)
@@ -103,7 +103,7 @@ func (r *Rules) Delete(ctx context.Context, c Caller, id string) (Rule, error) {
 		return Rule{}, err
 	}
 	ev.Tenant, ev.Actor = c.Tenant, c.Actor
-	if _, err := r.store.Append(ctx, events.RuleStream(id), events.Exact(uint64(prev.Version)), ev); err != nil {
+	if _, err := r.store.Append(ctx, events.RuleStream(c.Tenant, id), events.Exact(uint64(prev.Version)), ev); err != nil {
 		return Rule{}, fmt.Errorf("delete rule %q: %w", id, err)
 	}
 	return prev, nil
@@ -140,7 +140,7 @@ func (r *Rules) write(ctx context.Context, c Caller, spec RuleSpec, typ string, 
 		return Rule{}, err
 	}
 	ev.Tenant, ev.Actor = c.Tenant, c.Actor
-	if _, err := r.store.Append(ctx, events.RuleStream(spec.ID), expected, ev); err != nil {
+	if _, err := r.store.Append(ctx, events.RuleStream(c.Tenant, spec.ID), expected, ev); err != nil {
 		if errors.Is(err, events.ErrConflict) && expected == events.NoStream {
 			return Rule{}, fmt.Errorf("rule %q: %w", spec.ID, ErrAlreadyExists)
 		}
@@ -152,14 +152,14 @@ func (r *Rules) write(ctx context.Context, c Caller, spec RuleSpec, typ string, 
 		return Rule{}, err
 	}
 	r.mu.Lock()
-	r.compiled[ruleKey{rule.ID, rule.Version}] = compiled
+	r.compiled[ruleKey{events.Scoped(c.Tenant, rule.ID), rule.Version}] = compiled
 	r.mu.Unlock()
 	return rule, nil
 }
 
 // Get returns rule id. A deleted rule, or another tenant's, is ErrNotFound.
 func (r *Rules) Get(ctx context.Context, c Caller, id string) (Rule, error) {
-	rule, deleted, err := r.load(ctx, id)
+	rule, deleted, err := r.load(ctx, c, id)
 	if err != nil {
 		return Rule{}, err
 	}
@@ -175,7 +175,7 @@ func (r *Rules) Compiled(ctx context.Context, c Caller, id string) (Rule, *rules
 	if err != nil {
 		return Rule{}, nil, err
 	}
-	k := ruleKey{rule.ID, rule.Version}
+	k := ruleKey{events.Scoped(c.Tenant, rule.ID), rule.Version}
 	r.mu.RLock()
 	cr, ok := r.compiled[k]
 	r.mu.RUnlock()
@@ -193,11 +193,11 @@ func (r *Rules) Compiled(ctx context.Context, c Caller, id string) (Rule, *rules
 }
 
 // load folds rule id's stream.
-func (r *Rules) load(ctx context.Context, id string) (Rule, bool, error) {
-	if events.ValidateStream(events.RuleStream(id)) != nil {
+func (r *Rules) load(ctx context.Context, c Caller, id string) (Rule, bool, error) {
+	if events.ValidateStream(events.RuleStream(c.Tenant, id)) != nil {
 		return Rule{}, false, fmt.Errorf("rule %q: %w", id, ErrNotFound)
 	}
-	evs, err := r.store.ReadStream(ctx, events.RuleStream(id), 0, 0)
+	evs, err := r.store.ReadStream(ctx, events.RuleStream(c.Tenant, id), 0, 0)
 	if err != nil {
 		return Rule{}, false, err
 	}

@@ -37,7 +37,7 @@ func TestRules(t *testing.T) {
 	if !errors.As(err, &es) || len(es) != 2 || es[0].Path != "name" || es[1].Path != "definition.conditions[0].value" {
 		t.Fatalf("bad rule: %v", err)
 	}
-	if evs, _ := store.ReadStream(ctx, events.RuleStream("bad"), 0, 0); len(evs) != 0 {
+	if evs, _ := store.ReadStream(ctx, events.RuleStream("acme", "bad"), 0, 0); len(evs) != 0 {
 		t.Fatalf("bad rule stored %d events", len(evs))
 	}
 

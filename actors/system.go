@@ -139,30 +139,31 @@ func (s *System) Active() int {
 
 // CreateResource starts a resource in its workflow's initial state.
 func (s *System) CreateResource(ctx context.Context, cmd CreateResource) (Resource, error) {
-	r, err := s.request(ctx, cmd.ResourceID, &createMsg{cmd: cmd})
+	r, err := s.request(ctx, cmd.Tenant, cmd.ResourceID, &createMsg{cmd: cmd})
 	return r.res, err
 }
 
 // Fire fires an activity on a resource and returns once the transition is
 // durable.
 func (s *System) Fire(ctx context.Context, cmd FireActivity) (Transition, error) {
-	r, err := s.request(ctx, cmd.ResourceID, &fireMsg{cmd: cmd})
+	r, err := s.request(ctx, cmd.Tenant, cmd.ResourceID, &fireMsg{cmd: cmd})
 	return r.trans, err
 }
 
 // Resource returns a resource's current state.
 func (s *System) Resource(ctx context.Context, c Caller, id string) (Resource, error) {
-	r, err := s.request(ctx, id, &getMsg{caller: c})
+	r, err := s.request(ctx, c.Tenant, id, &getMsg{caller: c})
 	return r.res, err
 }
 
-// request sends msg to the activation of resource id, activating it when
-// needed. A request that reaches an actor just as it passivates is retried
-// on a new activation.
-func (s *System) request(ctx context.Context, id string, msg any) (reply, error) {
-	if err := events.ValidateStream(events.ResourceStream(id)); err != nil {
+// request sends msg to the activation of the tenant's resource id,
+// activating it when needed. A request that reaches an actor just as it
+// passivates is retried on a new activation.
+func (s *System) request(ctx context.Context, tenant, rid string, msg any) (reply, error) {
+	if err := events.ValidateStream(events.ResourceStream(tenant, rid)); err != nil {
 		return reply{}, fmt.Errorf("resource id: %w", err)
 	}
+	id := events.Scoped(tenant, rid) // activations are per tenant
 	timeout := s.opts.RequestTimeout
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = time.Until(dl)

@@ -26,7 +26,7 @@ type Workflows struct {
 }
 
 type wfKey struct {
-	id      string
+	id      string // tenant-scoped (events.Scoped)
 	version int
 }
 
@@ -44,7 +44,7 @@ func (w *Workflows) Create(ctx context.Context, c Caller, def workflow.Definitio
 	if def.ID == "" {
 		def.ID = ulid.Make().String()
 	}
-	if err := events.ValidateStream(events.WorkflowStream(def.ID)); err != nil {
+	if err := events.ValidateStream(events.WorkflowStream(c.Tenant, def.ID)); err != nil {
 		return workflow.Definition{}, fmt.Errorf("id: %w", err)
 	}
 	def.Version = 1
@@ -104,7 +104,7 @@ func (w *Workflows) put(ctx context.Context, c Caller, def workflow.Definition, 
 		return workflow.Definition{}, err
 	}
 	ev.Tenant, ev.Actor = c.Tenant, c.Actor
-	if _, err := w.store.Append(ctx, events.WorkflowStream(def.ID), expected, ev); err != nil {
+	if _, err := w.store.Append(ctx, events.WorkflowStream(c.Tenant, def.ID), expected, ev); err != nil {
 		if errors.Is(err, events.ErrConflict) {
 			if expected == events.NoStream {
 				return workflow.Definition{}, fmt.Errorf("workflow %q: %w", def.ID, ErrAlreadyExists)
@@ -114,7 +114,7 @@ func (w *Workflows) put(ctx context.Context, c Caller, def workflow.Definition, 
 		return workflow.Definition{}, err
 	}
 	w.mu.Lock()
-	w.machines[wfKey{def.ID, def.Version}] = &compiled{tenant: c.Tenant, machine: m}
+	w.machines[wfKey{events.Scoped(c.Tenant, def.ID), def.Version}] = &compiled{tenant: c.Tenant, machine: m}
 	w.mu.Unlock()
 	return def, nil
 }
@@ -132,7 +132,7 @@ func (w *Workflows) Latest(ctx context.Context, c Caller, id string) (workflow.D
 func (w *Workflows) Machine(ctx context.Context, c Caller, id string, version int) (*workflow.Machine, error) {
 	if version > 0 {
 		w.mu.RLock()
-		cm, ok := w.machines[wfKey{id, version}]
+		cm, ok := w.machines[wfKey{events.Scoped(c.Tenant, id), version}]
 		w.mu.RUnlock()
 		if ok {
 			if cm.tenant != c.Tenant {
@@ -141,15 +141,15 @@ func (w *Workflows) Machine(ctx context.Context, c Caller, id string, version in
 			return cm.machine, nil
 		}
 	}
-	if events.ValidateStream(events.WorkflowStream(id)) != nil {
+	if events.ValidateStream(events.WorkflowStream(c.Tenant, id)) != nil {
 		return nil, fmt.Errorf("workflow %q: %w", id, ErrNotFound)
 	}
 	var evs []events.Envelope
 	var err error
 	if version > 0 {
-		evs, err = w.store.ReadStream(ctx, events.WorkflowStream(id), uint64(version), 1)
+		evs, err = w.store.ReadStream(ctx, events.WorkflowStream(c.Tenant, id), uint64(version), 1)
 	} else {
-		evs, err = w.store.ReadStream(ctx, events.WorkflowStream(id), 0, 0)
+		evs, err = w.store.ReadStream(ctx, events.WorkflowStream(c.Tenant, id), 0, 0)
 		if len(evs) > 0 {
 			evs = evs[len(evs)-1:]
 		}
@@ -173,7 +173,7 @@ func (w *Workflows) Machine(ctx context.Context, c Caller, id string, version in
 		return nil, fmt.Errorf("stored workflow %q v%d: %w", id, wd.Version, err)
 	}
 	w.mu.Lock()
-	w.machines[wfKey{id, wd.Version}] = &compiled{tenant: evs[0].Tenant, machine: m}
+	w.machines[wfKey{events.Scoped(c.Tenant, id), wd.Version}] = &compiled{tenant: evs[0].Tenant, machine: m}
 	w.mu.Unlock()
 	return m, nil
 }

@@ -37,6 +37,7 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 			h.writeError(w, r, badRequest(err.Error(), Problem{Path: "stream", Msg: err.Error()}))
 			return
 		}
+		stream = events.TenantStream(c.Tenant, stream)
 	}
 	follow := false
 	if v := q.Get("follow"); v != "" {

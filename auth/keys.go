@@ -256,7 +256,9 @@ func (k *Keys) Create(ctx context.Context, admin Principal, tenant, name string,
 	if err != nil {
 		return "", "", fmt.Errorf("auth: %w", err)
 	}
-	ev.Tenant, ev.Actor = tenant, admin.Subject
+	// Key events belong to no tenant (the key's tenant is in the data):
+	// no tenant's event feed shows them, hashes included.
+	ev.Tenant, ev.Actor = "", admin.Subject
 	if err := k.append(ctx, events.APIKeyStream(id), events.NoStream, ev); err != nil {
 		return "", "", err
 	}
@@ -297,7 +299,7 @@ func (k *Keys) Revoke(ctx context.Context, admin Principal, id string) error {
 	if err != nil {
 		return fmt.Errorf("auth: %w", err)
 	}
-	ev.Tenant, ev.Actor = created.Tenant, admin.Subject
+	ev.Tenant, ev.Actor = "", admin.Subject // see Create
 	err = k.append(ctx, stream, events.Exact(evs[len(evs)-1].Revision), ev)
 	if errors.Is(err, events.ErrConflict) {
 		return k.Revoke(ctx, admin, id) // raced another revocation: re-read

@@ -40,6 +40,11 @@ func TestKeysLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Key events belong to no tenant, so no tenant's event feed shows
+	// their hashes.
+	if evs, err := store.ReadStream(ctx, events.APIKeyStream(idA), 0, 0); err != nil || len(evs) != 1 || evs[0].Tenant != "" {
+		t.Fatalf("key events: %+v, %v", evs, err)
+	}
 
 	tests := map[string]struct {
 		secret string

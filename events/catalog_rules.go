@@ -5,8 +5,8 @@ import "encoding/json"
 // RuleStreamPrefix is the stream name prefix of rules.
 const RuleStreamPrefix = "rule-"
 
-// RuleStream names the stream of a rule.
-func RuleStream(id string) string { return RuleStreamPrefix + id }
+// RuleStream names the stream of a tenant's rule.
+func RuleStream(tenant, id string) string { return RuleStreamPrefix + Scoped(tenant, id) }
 
 // Event types of rules, with their current schema versions. A rule's
 // stream starts with RuleCreated, may hold any number of RuleUpdated and

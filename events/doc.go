@@ -5,9 +5,10 @@
 //
 // # Semantics of a Store
 //
-// Streams. Every aggregate owns one stream, named "<kind>-<id>" (for example
-// "workflow-01J…", "resource-01J…"). Stream names are 1–200 characters of
-// letters, digits, '-', '_' and ':'.
+// Streams. Every aggregate owns one stream, named "<kind>-<scope>:<id>"
+// (for example "workflow-acme:01J…", "resource-acme:doc-1"): the scope
+// stands for the tenant (Scope), so ids are unique per tenant only. Stream
+// names are 1–200 characters of letters, digits, '-', '_' and ':'.
 //
 // Revisions. Events in a stream are numbered 1, 2, 3, … with no gaps: the
 // revision. A stream with no events has revision 0. Append takes the revision

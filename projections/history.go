@@ -27,7 +27,7 @@ type HistoryEntry struct {
 // always complete up to the last acknowledged command. found is false when
 // the resource does not exist or belongs to another tenant.
 func History(ctx context.Context, store events.Store, tenant, id string) (entries []HistoryEntry, found bool, err error) {
-	stream := events.ResourceStream(id)
+	stream := events.ResourceStream(tenant, id)
 	if events.ValidateStream(stream) != nil {
 		return nil, false, nil
 	}

@@ -20,7 +20,7 @@ func BenchmarkRebuild(b *testing.B) {
 	ctx := context.Background()
 	wf, _ := events.NewEvent(events.TypeWorkflowDefined, 1, events.WorkflowDefined{WorkflowID: "wf", Version: 1, Definition: []byte(`{"id":"wf","name":"x","version":1,"states":["a","b"]}`)})
 	wf.Tenant = "acme"
-	if _, err := store.Append(ctx, events.WorkflowStream("wf"), events.NoStream, wf); err != nil {
+	if _, err := store.Append(ctx, events.WorkflowStream("acme", "wf"), events.NoStream, wf); err != nil {
 		b.Fatal(err)
 	}
 	var wg sync.WaitGroup
@@ -43,7 +43,7 @@ func BenchmarkRebuild(b *testing.B) {
 				for k := range evs {
 					evs[k].Tenant = "acme"
 				}
-				if _, err := store.Append(ctx, events.ResourceStream(id), events.NoStream, evs...); err != nil {
+				if _, err := store.Append(ctx, events.ResourceStream("acme", id), events.NoStream, evs...); err != nil {
 					b.Error(err)
 					return
 				}

@@ -35,17 +35,18 @@ func (v *Views) ruleEvent(e events.Envelope) error {
 		if err := e.Decode(&d); err != nil {
 			return err
 		}
-		delete(v.rules, d.RuleID)
+		delete(v.rules, events.Scoped(e.Tenant, d.RuleID))
 		return nil
 	}
 	var d events.RuleDefined
 	if err := e.Decode(&d); err != nil {
 		return err
 	}
-	r, ok := v.rules[d.RuleID]
+	key := events.Scoped(e.Tenant, d.RuleID)
+	r, ok := v.rules[key]
 	if !ok || e.Type == events.TypeRuleCreated {
 		r = &RuleView{ID: d.RuleID, Tenant: e.Tenant, CreatedAt: e.Time}
-		v.rules[d.RuleID] = r
+		v.rules[key] = r
 	}
 	r.Name, r.Type, r.Description, r.Definition = d.Name, d.Type, d.Description, d.Definition
 	r.Status, r.Version, r.UpdatedAt = "active", int(e.Revision), e.Time
@@ -56,7 +57,7 @@ func (v *Views) ruleEvent(e events.Envelope) error {
 func (v *Views) Rule(tenant, id string) (RuleView, bool) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
-	r, ok := v.rules[id]
+	r, ok := v.rules[events.Scoped(tenant, id)]
 	if !ok || r.Tenant != tenant {
 		return RuleView{}, false
 	}

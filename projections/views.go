@@ -38,7 +38,8 @@ type ResourceView struct {
 	UpdatedAt       time.Time      `json:"updatedAt"`
 }
 
-// Views holds the read models. It is safe for concurrent use: one writer
+// Views holds the read models, keyed by tenant-scoped id (events.Scoped):
+// tenants may use the same ids. It is safe for concurrent use: one writer
 // (Apply) and many readers. Returned views are copies.
 type Views struct {
 	mu        sync.RWMutex
@@ -95,10 +96,11 @@ func (v *Views) workflowDefined(e events.Envelope) error {
 	if err := e.Decode(&d); err != nil {
 		return err
 	}
-	w, ok := v.workflows[d.WorkflowID]
+	key := events.Scoped(e.Tenant, d.WorkflowID)
+	w, ok := v.workflows[key]
 	if !ok {
 		w = &WorkflowView{ID: d.WorkflowID, Tenant: e.Tenant, CreatedAt: e.Time, Counts: map[string]int{}}
-		v.workflows[d.WorkflowID] = w
+		v.workflows[key] = w
 	}
 	w.Version, w.Definition, w.UpdatedAt = d.Version, d.Definition, e.Time
 	w.Versions = append(w.Versions, d.Version)
@@ -110,11 +112,11 @@ func (v *Views) resourceCreated(e events.Envelope) error {
 	if err := e.Decode(&d); err != nil {
 		return err
 	}
-	v.resources[d.ResourceID] = &ResourceView{
+	v.resources[events.Scoped(e.Tenant, d.ResourceID)] = &ResourceView{
 		ID: d.ResourceID, Tenant: e.Tenant, WorkflowID: d.WorkflowID, WorkflowVersion: d.WorkflowVersion,
 		State: d.State, Data: d.Data, Revision: e.Revision, CreatedAt: e.Time, UpdatedAt: e.Time,
 	}
-	if w, ok := v.workflows[d.WorkflowID]; ok {
+	if w, ok := v.workflows[events.Scoped(e.Tenant, d.WorkflowID)]; ok {
 		w.Counts[d.State]++
 	}
 	return nil
@@ -125,11 +127,11 @@ func (v *Views) stateChanged(e events.Envelope) error {
 	if err := e.Decode(&d); err != nil {
 		return err
 	}
-	r, ok := v.resources[d.ResourceID]
+	r, ok := v.resources[events.Scoped(e.Tenant, d.ResourceID)]
 	if !ok {
 		return fmt.Errorf("resource %q has no ResourceCreated event", d.ResourceID)
 	}
-	if w, ok := v.workflows[r.WorkflowID]; ok {
+	if w, ok := v.workflows[events.Scoped(e.Tenant, r.WorkflowID)]; ok {
 		w.Counts[r.State]--
 		if w.Counts[r.State] == 0 {
 			delete(w.Counts, r.State)
@@ -144,7 +146,7 @@ func (v *Views) stateChanged(e events.Envelope) error {
 func (v *Views) Workflow(tenant, id string) (WorkflowView, bool) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
-	w, ok := v.workflows[id]
+	w, ok := v.workflows[events.Scoped(tenant, id)]
 	if !ok || w.Tenant != tenant {
 		return WorkflowView{}, false
 	}
@@ -169,7 +171,7 @@ func (v *Views) Workflows(tenant string) []WorkflowView {
 func (v *Views) Resource(tenant, id string) (ResourceView, bool) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
-	r, ok := v.resources[id]
+	r, ok := v.resources[events.Scoped(tenant, id)]
 	if !ok || r.Tenant != tenant {
 		return ResourceView{}, false
 	}

@@ -33,7 +33,7 @@ func (q *query) Events(ctx context.Context, args struct {
 		if err := events.ValidateStream(*args.Stream); err != nil {
 			return nil, &Error{Code: apierr.CodeValidation, Msg: err.Error(), Problems: []Problem{{Path: "stream", Msg: err.Error()}}}
 		}
-		evs, err := q.c.store.ReadStream(ctx, *args.Stream, 0, 0)
+		evs, err := q.c.store.ReadStream(ctx, events.TenantStream(tenant, *args.Stream), 0, 0)
 		if err != nil {
 			return nil, wrap(q.c.log, "", err)
 		}
@@ -149,7 +149,8 @@ func (s *subscription) Events(ctx context.Context, args struct {
 	if err != nil {
 		return nil, err
 	}
-	tenant, prefix := caller(ctx).Tenant, deref(args.StreamPrefix)
+	tenant := caller(ctx).Tenant
+	prefix := events.TenantStream(tenant, deref(args.StreamPrefix))
 	return follow(ctx, s.c, from, func(e events.Envelope) (*eventResolver, bool) {
 		return &eventResolver{e}, e.Tenant == tenant && strings.HasPrefix(e.Stream, prefix)
 	})
@@ -190,7 +191,7 @@ func (s *subscription) ResourceUpdates(ctx context.Context, args struct {
 		return nil, err
 	}
 	tenant := caller(ctx).Tenant
-	stream := events.ResourceStream(id)
+	stream := events.ResourceStream(tenant, id)
 	return follow(ctx, s.c, from, func(e events.Envelope) (*workflowEvent, bool) {
 		if e.Tenant != tenant || e.Stream != stream {
 			return nil, false

@@ -12,6 +12,7 @@ import (
 
 	"github.com/circuit-breaker/circuit-breaker/actors"
 	"github.com/circuit-breaker/circuit-breaker/api/gql"
+	"github.com/circuit-breaker/circuit-breaker/events"
 )
 
 // position decodes the position of an `events` subscription response.
@@ -81,7 +82,7 @@ func TestSharedSubscriptions(t *testing.T) {
 			t.Fatalf("member saw %d first, want %d", p, first)
 		}
 	}
-	if _, s := position(t, recv(t, other)); s != "resource-x1" {
+	if _, s := position(t, recv(t, other)); s != events.ResourceStream("b", "x1") {
 		t.Fatalf("tenant b saw %s", s)
 	}
 
@@ -92,8 +93,8 @@ func TestSharedSubscriptions(t *testing.T) {
 	}
 	fire("a", "r2")
 	want, _ := position(t, recv(t, early[0]))
-	if p, s := position(t, recv(t, late)); p != want || s != "resource-r2" {
-		t.Fatalf("late member got %d %s, want %d resource-r2", p, s, want)
+	if p, s := position(t, recv(t, late)); p != want || s != events.ResourceStream("a", "r2") {
+		t.Fatalf("late member got %d %s, want %d %s", p, s, want, events.ResourceStream("a", "r2"))
 	}
 
 	// A member that never reads is dropped once its queue is full; the

@@ -116,11 +116,11 @@ func TestServeApplyTail(t *testing.T) {
 		t.Fatalf("apply bad: %d %q", c, e)
 	}
 	c, out, e := runCmd(ctx, "events", "tail", "--server", base)
-	if c != 0 || !strings.HasPrefix(out, "1 workflow-document-approval@1 WorkflowDefined {") || strings.Count(out, "\n") != 2 {
+	if c != 0 || !strings.HasPrefix(out, "1 workflow-default:document-approval@1 WorkflowDefined {") || strings.Count(out, "\n") != 2 {
 		t.Fatalf("tail: %d %q %q", c, out, e)
 	}
 	c, out, _ = runCmd(ctx, "events", "tail", "--server", base, "--from", "2", "--stream", "workflow-document-approval")
-	if c != 0 || !strings.HasPrefix(out, "2 workflow-document-approval@2 ") || strings.Count(out, "\n") != 1 {
+	if c != 0 || !strings.HasPrefix(out, "2 workflow-default:document-approval@2 ") || strings.Count(out, "\n") != 1 {
 		t.Fatalf("tail from 2: %d %q", c, out)
 	}
 }
