@@ -3,7 +3,6 @@ package api
 import (
 	"log/slog"
 	"net/http"
-	"regexp"
 	"time"
 
 	"github.com/circuit-breaker/circuit-breaker/actors"
@@ -13,8 +12,9 @@ import (
 	"github.com/circuit-breaker/circuit-breaker/projections"
 )
 
-// DefaultTenant is the tenant of a request without an X-Tenant header.
-const DefaultTenant = "default"
+// DefaultTenant is the tenant of a request without an X-Tenant header
+// while authentication is off.
+const DefaultTenant = auth.DefaultTenant
 
 // TenantHeader names the tenant a request acts for.
 const TenantHeader = "X-Tenant"
@@ -110,22 +110,31 @@ func (h *handler) ready(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
-var tenantRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
-
 // caller returns who a request acts for: the principal that
 // authentication put in its context. Without one (the REST handler used on
-// its own, as in tests), the tenant is the X-Tenant header's.
+// its own, as in tests), the principal is the X-Tenant header's.
 func caller(r *http.Request) (actors.Caller, error) {
-	if p, ok := auth.FromContext(r.Context()); ok {
-		return actors.Caller{Tenant: p.Tenant, Actor: p.Subject}, nil
+	p, ok := auth.FromContext(r.Context())
+	if !ok {
+		var err error
+		if p, err = headerPrincipal(r); err != nil {
+			return actors.Caller{}, err
+		}
 	}
+	return actors.Caller{Tenant: p.Tenant, Actor: p.Subject}, nil
+}
+
+// headerPrincipal is the anonymous principal of the tenant named by the
+// X-Tenant header (the default tenant without one).
+func headerPrincipal(r *http.Request) (auth.Principal, error) {
+	p := auth.Anonymous()
 	t := r.Header.Get(TenantHeader)
 	if t == "" {
-		t = DefaultTenant
+		return p, nil
 	}
-	if !tenantRE.MatchString(t) {
-		return actors.Caller{}, badRequest(TenantHeader+" must be 1-64 letters, digits, '.', '_' or '-'",
-			Problem{Path: TenantHeader, Msg: "invalid tenant"})
+	if err := auth.ValidTenant(t); err != nil {
+		return auth.Principal{}, badRequest(TenantHeader+": "+err.Error(), Problem{Path: TenantHeader, Msg: "invalid tenant"})
 	}
-	return actors.Caller{Tenant: t, Actor: "api"}, nil
+	p.Tenant = t
+	return p, nil
 }

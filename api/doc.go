@@ -1,7 +1,9 @@
-// Package api is Circuit Breaker's HTTP surface: health and readiness probes,
-// a small JSON REST API over the workflow core, and an NDJSON event feed.
-// GraphQL arrives later on the same core; the REST routes stay as a thin,
-// scriptable alternative.
+// Package api is Circuit Breaker's HTTP surface. Server puts together the
+// health and readiness probes, the GraphQL endpoint /graphql (HTTP,
+// WebSocket and SSE transports and the GraphiQL IDE: packages gql, gqlws,
+// gqlsse, graphiql) and a small JSON REST API with an NDJSON event feed,
+// a thin, scriptable alternative on the same core, all behind
+// authentication (package auth).
 //
 // # Routes
 //
@@ -14,7 +16,7 @@
 //	POST /api/v1/resources                           start a resource on a workflow
 //	GET  /api/v1/resources[?workflowId=&state=]      list resources (projection)
 //	GET  /api/v1/resources/{id}                      one resource (its actor: strongly consistent)
-//	GET  /api/v1/resources/{id}/history              its audit trail (projection, read-your-writes)
+//	GET  /api/v1/resources/{id}/history              its audit trail (read from its event stream)
 //	POST /api/v1/resources/{id}/activities/{activity} fire an activity
 //	GET  /api/v1/events[?from=P&stream=S&follow=1]   the event log as NDJSON
 //
@@ -23,15 +25,15 @@
 // Commands (POST, PUT) are answered once their events are durable. Reads of
 // a single resource or workflow go to the aggregate and see every
 // acknowledged write. Lists are served from the projections and may lag by a
-// few milliseconds; a resource's history first waits (briefly) until the
-// projections include the resource's last event, so a client reads its own
-// writes, and answers 503 UNAVAILABLE if they do not catch up in time.
+// few milliseconds. A resource's history is read from its own event stream,
+// so it includes every acknowledged command.
 //
 // # Tenants
 //
-// Every request acts for one tenant, taken from the X-Tenant header
-// ("default" when absent). There is no authentication yet: any client may
-// name any tenant. Authentication arrives in a later change.
+// Every request acts for one tenant: the principal's (see package auth).
+// While authentication is off, a request may name its tenant with the
+// X-Tenant header ("default" when absent); with authentication on, the
+// header is ignored.
 //
 // # Errors
 //

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 
@@ -153,19 +154,13 @@ func optionalAuth(a *auth.Authenticator, next http.Handler) http.Handler {
 // authentication is off (the loopback default), for local development.
 // With authentication on, the tenant is always the credential's.
 func tenantFromHeader(next http.Handler) http.Handler {
+	errs := &handler{log: slog.Default()}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := auth.Anonymous()
-		t := r.Header.Get(TenantHeader)
-		if t == "" {
-			next.ServeHTTP(w, r.WithContext(auth.WithPrincipal(r.Context(), p)))
+		p, err := headerPrincipal(r)
+		if err != nil {
+			errs.writeError(w, r, err)
 			return
 		}
-		if err := auth.ValidTenant(t); err != nil {
-			writeJSON(w, http.StatusBadRequest, map[string]any{"error": map[string]any{
-				"code": CodeBadRequest, "message": TenantHeader + ": " + err.Error()}})
-			return
-		}
-		p.Tenant = t
 		next.ServeHTTP(w, r.WithContext(auth.WithPrincipal(r.Context(), p)))
 	})
 }

@@ -315,9 +315,6 @@ func (s *Schema) Subscribe(ctx context.Context, q, opName string, vars map[strin
 // caller returns who a request acts as: the principal in ctx, else the
 // anonymous principal of the default tenant.
 func caller(ctx context.Context) actors.Caller {
-	p, ok := auth.FromContext(ctx)
-	if !ok {
-		p = auth.Anonymous()
-	}
+	p := principal(ctx)
 	return actors.Caller{Tenant: p.Tenant, Actor: p.Subject}
 }

@@ -31,9 +31,10 @@ func serve(ctx context.Context, args []string, _, stderr io.Writer) error {
 		`Runs the server: the event store (embedded NATS in <data-dir>/nats unless
 NATS_URL or nats.url names a cluster), the workflow actors, the projections
 and the HTTP API. Flags override the configuration file and the environment.
-The server refuses a non-loopback host unless allow_insecure_public_bind is
-true, because the API has no authentication yet. It stops gracefully on
-SIGINT or SIGTERM.
+The server refuses a non-loopback host unless authentication is required
+(auth.mode = "required" with an admin key or JWT keys) or
+server.allow_insecure_public_bind is true. It stops gracefully on SIGINT
+or SIGTERM.
 `, stderr)
 	cf := addConfigFlags(fs)
 	host := fs.String("host", "", "`address` to listen on (overrides server.host)")
