@@ -59,18 +59,85 @@ type LLM struct {
 	DefaultProvider       string `toml:"default_provider"`
 	MaxConcurrentRequests int    `toml:"max_concurrent_requests"`
 	RequestTimeoutSeconds int    `toml:"request_timeout_seconds"`
-	// Providers holds per-provider settings, keyed by provider name
-	// ([llm.providers.<name>]).
+	// Providers holds per-deployment settings, keyed by deployment name
+	// ([llm.providers.<name>]). A name that is a catalogue provider
+	// ("openai", "groq", …) takes its format, base URL and key variable
+	// from the catalogue; any other name needs format and base_url.
 	Providers map[string]Provider `toml:"providers"`
+	// VirtualModels are model names that route to other models
+	// ([llm.virtual_models.<name>]).
+	VirtualModels map[string]VirtualModel `toml:"virtual_models"`
+	// Routing tunes retries and circuit breakers.
+	Routing Routing `toml:"routing"`
+	// FromEnv adds a deployment for every catalogue provider whose key
+	// variable is set (OPENAI_API_KEY, ANTHROPIC_API_KEY, …) and that is
+	// not configured under providers. On by default.
+	FromEnv *bool `toml:"from_env"`
 }
 
-// Provider configures one LLM provider.
+// Provider configures one LLM deployment.
 type Provider struct {
-	APIKey Secret `toml:"api_key"`
+	// Format is the wire format: openai, azure, anthropic, gemini, bedrock,
+	// cohere or ollama. Empty takes the catalogue provider's.
+	Format string `toml:"format"`
+	// Provider is the catalogue provider whose prices apply; empty means
+	// the deployment's name.
+	Provider string `toml:"provider"`
+	APIKey   Secret `toml:"api_key"`
 	// BaseURL overrides the provider's default endpoint; empty keeps it.
 	BaseURL string `toml:"base_url"`
-	// Models lists the models offered through this provider.
+	// Models lists the models offered through this deployment; empty offers
+	// every catalogue model of the provider.
 	Models []string `toml:"models"`
+	// ModelMap renames public model names to the upstream's ids (an Azure
+	// deployment name, a Bedrock inference profile).
+	ModelMap map[string]string `toml:"model_map"`
+	// Headers are sent with every upstream request.
+	Headers map[string]string `toml:"headers"`
+	// APIVersion is Azure's api-version (or Anthropic's version header).
+	APIVersion string `toml:"api_version"`
+	// Region and the AWS credentials sign Bedrock requests.
+	Region          string `toml:"region"`
+	AccessKeyID     string `toml:"access_key_id"`
+	SecretAccessKey Secret `toml:"secret_access_key"`
+	SessionToken    Secret `toml:"session_token"`
+	// Weight is the deployment's share when several serve one model.
+	Weight int `toml:"weight"`
+	// Prices override the catalogue's, per model, in USD per 1M tokens.
+	Prices map[string]Price `toml:"prices"`
+}
+
+// Price is a model's price in USD per 1M tokens. A field left out keeps
+// the catalogue's value.
+type Price struct {
+	Input      *float64 `toml:"input"`
+	Output     *float64 `toml:"output"`
+	CacheRead  *float64 `toml:"cache_read"`
+	CacheWrite *float64 `toml:"cache_write"`
+	Reasoning  *float64 `toml:"reasoning"`
+}
+
+// VirtualModel is a model name that routes to others.
+type VirtualModel struct {
+	// Strategy is fallback (in order), weighted, cheapest or fastest.
+	Strategy string `toml:"strategy"`
+	// Models are the targets, "model" or "deployment/model".
+	Models []string `toml:"models"`
+	// Weights, for the weighted strategy, one per model.
+	Weights []int `toml:"weights"`
+}
+
+// Routing tunes retries and circuit breakers.
+type Routing struct {
+	// MaxAttempts per deployment for retryable errors (429, 5xx, timeouts).
+	MaxAttempts int `toml:"max_attempts"`
+	// RetryBaseDelay and RetryMaxDelay bound the jittered backoff.
+	RetryBaseDelay Duration `toml:"retry_base_delay"`
+	RetryMaxDelay  Duration `toml:"retry_max_delay"`
+	// BreakerFailures consecutive provider failures open a deployment's
+	// breaker for BreakerOpenFor.
+	BreakerFailures int      `toml:"breaker_failures"`
+	BreakerOpenFor  Duration `toml:"breaker_open_for"`
 }
 
 // NATS configures the event store and bus.
@@ -134,7 +201,10 @@ func Default() Config {
 			LogFormat: "text",
 		},
 		Database: Database{MaxConnections: 20, TimeoutSeconds: 30},
-		LLM:      LLM{MaxConcurrentRequests: 100, RequestTimeoutSeconds: 60},
+		LLM: LLM{MaxConcurrentRequests: 100, RequestTimeoutSeconds: 60, Routing: Routing{
+			MaxAttempts: 2, RetryBaseDelay: Duration(200 * time.Millisecond), RetryMaxDelay: Duration(5 * time.Second),
+			BreakerFailures: 5, BreakerOpenFor: Duration(30 * time.Second),
+		}},
 		NATS:     NATS{SubjectPrefix: "circuit-breaker", MaxReconnectAttempts: 10},
 		Security: Security{
 			APIRateLimit: 1000,

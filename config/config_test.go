@@ -52,8 +52,15 @@ func TestGoodFiles(t *testing.T) {
 				LLM: LLM{DefaultProvider: "anthropic", MaxConcurrentRequests: 10, RequestTimeoutSeconds: 30,
 					Providers: map[string]Provider{
 						"ollama":    {BaseURL: "http://localhost:11434", Models: []string{"llama3"}},
-						"anthropic": {APIKey: "sk-ant", Models: []string{"claude-3-opus-20240229"}},
-					}},
+						"anthropic": {APIKey: "sk-ant", Models: []string{"claude-3-opus-20240229"},
+							Prices: map[string]Price{"claude-3-opus-20240229": {Input: ptr(12.5), CacheRead: ptr(1.25)}}},
+					},
+					VirtualModels: map[string]VirtualModel{
+						"smart-gpt4": {Strategy: "fallback", Models: []string{"gpt-4", "anthropic/claude-3-opus-20240229"}},
+					},
+					Routing: Routing{MaxAttempts: 3, RetryBaseDelay: Duration(100 * time.Millisecond), RetryMaxDelay: Duration(2 * time.Second),
+						BreakerFailures: 4, BreakerOpenFor: Duration(time.Minute)},
+				},
 				NATS: NATS{URL: "nats://n1:4222,nats://n2:4222", SubjectPrefix: "cb.prod", MaxReconnectAttempts: -1},
 				Security: Security{JWTSecret: "literal ${NOT_A_VAR} and $HOME, long enough", EnableCORS: true,
 					AllowedOrigins: []string{"*", "https://app.example.com"},
@@ -201,3 +208,5 @@ func TestSecretDoesNotPrint(t *testing.T) {
 		}
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -87,6 +87,25 @@ func (d *decoder) decode(path []string, v any, rv reflect.Value) {
 			return
 		}
 		rv.SetInt(n)
+	case reflect.Float64:
+		switch n := v.(type) {
+		case float64:
+			rv.SetFloat(n)
+		case int64:
+			rv.SetFloat(float64(n))
+		default:
+			d.fail(path, "expected number, got %s", typeName(v))
+		}
+	case reflect.Pointer:
+		ev := reflect.New(rv.Type().Elem())
+		if !rv.IsNil() {
+			ev.Elem().Set(rv.Elem())
+		}
+		before := len(d.ps.list)
+		d.decode(path, v, ev.Elem())
+		if len(d.ps.list) == before {
+			rv.Set(ev)
+		}
 	case reflect.Bool:
 		b, ok := v.(bool)
 		if !ok {

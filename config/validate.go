@@ -89,9 +89,44 @@ func validate(c *Config, ch *checker) {
 		p := c.LLM.Providers[name]
 		base := keyString([]string{"llm", "providers", name})
 		ch.httpURL(base+".base_url", p.BaseURL)
+		if p.Format != "" {
+			ch.oneOf(base+".format", p.Format, LLMFormats...)
+		}
 		for i, m := range p.Models {
 			ch.nonEmpty(keyString([]string{"llm", "providers", name, "models", elem(i)}), m)
 		}
+		ch.min(base+".weight", p.Weight, 0)
+		for _, m := range sortedKeys(p.Prices) {
+			pr := p.Prices[m]
+			for i, v := range []*float64{pr.Input, pr.Output, pr.CacheRead, pr.CacheWrite, pr.Reasoning} {
+				if v != nil && *v < 0 {
+					field := [...]string{"input", "output", "cache_read", "cache_write", "reasoning"}[i]
+					ch.fail(keyString([]string{"llm", "providers", name, "prices", m, field}), "must be 0 or more, got %g", *v)
+				}
+			}
+		}
+	}
+	for _, name := range sortedKeys(c.LLM.VirtualModels) {
+		v := c.LLM.VirtualModels[name]
+		base := keyString([]string{"llm", "virtual_models", name})
+		if v.Strategy != "" {
+			ch.oneOf(base+".strategy", v.Strategy, "fallback", "weighted", "cheapest", "fastest")
+		}
+		if len(v.Models) == 0 {
+			ch.fail(base+".models", "must list at least one model")
+		}
+		for i, m := range v.Models {
+			ch.nonEmpty(keyString([]string{"llm", "virtual_models", name, "models", elem(i)}), m)
+		}
+		if len(v.Weights) > 0 && len(v.Weights) != len(v.Models) {
+			ch.fail(base+".weights", "must give one weight per model (%d models, %d weights)", len(v.Models), len(v.Weights))
+		}
+	}
+	r := c.LLM.Routing
+	ch.min("llm.routing.max_attempts", r.MaxAttempts, 1)
+	ch.min("llm.routing.breaker_failures", r.BreakerFailures, 1)
+	if r.RetryMaxDelay < r.RetryBaseDelay {
+		ch.fail("llm.routing.retry_max_delay", "must be at least retry_base_delay (%s), got %s", r.RetryBaseDelay, r.RetryMaxDelay)
 	}
 
 	for _, u := range strings.Split(c.NATS.URL, ",") {
@@ -130,6 +165,9 @@ func validate(c *Config, ch *checker) {
 	}
 	validateAuth(c, ch)
 }
+
+// LLMFormats are the wire formats a deployment may use.
+var LLMFormats = []string{"openai", "azure", "anthropic", "gemini", "bedrock", "cohere", "ollama"}
 
 func sortedKeys[V any](m map[string]V) []string {
 	ks := make([]string, 0, len(m))
