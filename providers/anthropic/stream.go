@@ -252,6 +252,9 @@ func (d *decoder) blockDelta(out []llm.Event, ev *wireEvent) ([]llm.Event, error
 	if ev.Delta == nil {
 		return out, d.errorf(llm.KindServer, "content_block_delta without delta")
 	}
+	if d.stopped {
+		return out, d.errorf(llm.KindServer, "content_block_delta after the stop reason")
+	}
 	if b.kind == "" {
 		return out, nil
 	}
