@@ -77,6 +77,8 @@ func serveFile(t *testing.T, name string) http.HandlerFunc {
 	}
 }
 
+var testConfig = providers.Config{BaseURL: "http://127.0.0.1:1"}
+
 func newClient(t *testing.T, cfg providers.Config) *Client {
 	t.Helper()
 	if cfg.Format == "" {
