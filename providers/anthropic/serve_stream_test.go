@@ -97,7 +97,7 @@ func argsEv(i int, a string) llm.Event {
 	return llm.Event{Type: llm.EventToolArgs, Index: i, ToolCall: &llm.ToolCall{Arguments: a}}
 }
 func stopEv(r llm.StopReason) llm.Event { return llm.Event{Type: llm.EventStop, StopReason: r} }
-func usageEv(u llm.Usage) llm.Event   { return llm.Event{Type: llm.EventUsage, Usage: &u} }
+func usageEv(u llm.Usage) llm.Event     { return llm.Event{Type: llm.EventUsage, Usage: &u} }
 
 func TestStreamWriterRoundTrip(t *testing.T) {
 	tests := []struct {
