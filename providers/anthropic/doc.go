@@ -27,7 +27,9 @@
 //     of 1024 (low), 4096 (medium) or 16384 (high) tokens, raising
 //     max_tokens above the budget if needed and leaving out temperature and
 //     top_p (Anthropic refuses them with thinking). It is not sent when the
-//     tool choice forces a tool, which Anthropic refuses with thinking.
+//     tool choice forces a tool, or when the last assistant turn called tools
+//     without starting with signed thinking (a history from another
+//     provider): Anthropic refuses both with thinking.
 //   - Response format "json_schema" is sent as structured outputs
 //     (output_config.format); Anthropic has no schema-less JSON mode, so
 //     "json_object" is left to the caller's prompt.

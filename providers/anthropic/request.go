@@ -66,7 +66,7 @@ func encodeRequest(req *llm.Request, stream bool) ([]byte, error) {
 		}
 		w.ToolChoice = tc
 	}
-	if budget, ok := thinkingBudget[req.ReasoningEffort]; ok && !forcesTool(w.ToolChoice) {
+	if budget, ok := thinkingBudget[req.ReasoningEffort]; ok && !forcesTool(w.ToolChoice) && thinkingFits(w.Messages) {
 		w.Thinking = &wireThinking{Type: "enabled", BudgetTokens: budget}
 		if w.MaxTokens <= budget {
 			w.MaxTokens = budget + DefaultMaxTokens
@@ -81,6 +81,26 @@ func encodeRequest(req *llm.Request, stream bool) ([]byte, error) {
 		return nil, llm.Errorf(llm.KindInvalidRequest, "anthropic: encode request: %v", err)
 	}
 	return body, nil
+}
+
+// thinkingFits reports whether extended thinking may be turned on for the
+// conversation: Anthropic requires the last assistant turn, when it called
+// tools, to start with its (signed) thinking, which a history from another
+// provider does not have.
+func thinkingFits(msgs []wireMessage) bool {
+	for i := len(msgs) - 1; i >= 0; i-- {
+		m := msgs[i]
+		if m.Role != "assistant" {
+			continue
+		}
+		for _, b := range m.Content {
+			if b.Type == "tool_use" {
+				return m.Content[0].Type == "thinking" || m.Content[0].Type == "redacted_thinking"
+			}
+		}
+		return true
+	}
+	return true
 }
 
 func forcesTool(tc *wireToolChoice) bool { return tc != nil && (tc.Type == "any" || tc.Type == "tool") }

@@ -148,6 +148,27 @@ func TestEncodeRequest(t *testing.T) {
 				"thinking":{"type":"enabled","budget_tokens":4096}}`,
 		},
 		{
+			name: "reasoning effort not sent when the last tool-calling turn has no signed thinking",
+			req: llm.Request{Model: "m", MaxTokens: 10, ReasoningEffort: "low", Messages: []llm.Message{
+				user(llm.TextPart("Hi")),
+				assistant(llm.Part{Kind: llm.PartThinking, Text: "unsigned"}, toolCallPart("c", "f", "{}")),
+				toolMsg(result("c", "f", "ok", false))}},
+			want: `{"model":"m","max_tokens":10,"messages":[{"role":"user","content":[{"type":"text","text":"Hi"}]},
+				{"role":"assistant","content":[{"type":"tool_use","id":"c","name":"f","input":{}}]},
+				{"role":"user","content":[{"type":"tool_result","tool_use_id":"c","content":"ok"}]}]}`,
+		},
+		{
+			name: "reasoning effort sent when the last tool-calling turn starts with signed thinking",
+			req: llm.Request{Model: "m", MaxTokens: 10, ReasoningEffort: "low", Messages: []llm.Message{
+				user(llm.TextPart("Hi")),
+				assistant(llm.Part{Kind: llm.PartThinking, Text: "t", Signature: "s"}, toolCallPart("c", "f", "{}")),
+				toolMsg(result("c", "f", "ok", false))}},
+			want: `{"model":"m","max_tokens":5120,"messages":[{"role":"user","content":[{"type":"text","text":"Hi"}]},
+				{"role":"assistant","content":[{"type":"thinking","thinking":"t","signature":"s"},{"type":"tool_use","id":"c","name":"f","input":{}}]},
+				{"role":"user","content":[{"type":"tool_result","tool_use_id":"c","content":"ok"}]}],
+				"thinking":{"type":"enabled","budget_tokens":1024}}`,
+		},
+		{
 			name: "json schema output; json_object left to the prompt",
 			req: llm.Request{Model: "m", MaxTokens: 10, Messages: []llm.Message{user(llm.TextPart("Hi"))},
 				ResponseFormat: &llm.ResponseFormat{Type: "json_schema", Name: "x", Schema: json.RawMessage(`{"type":"object"}`)}},
