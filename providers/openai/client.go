@@ -177,11 +177,15 @@ func parseError(b []byte) (typ, msg string) {
 
 // errorFrom reads an "error" member that is an object or a string.
 func errorFrom(raw json.RawMessage) (errorObject, bool) {
-	var o errorObject
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
-		return o, false
+		return errorObject{}, false
 	}
+	return decodeErrorObject(raw)
+}
+
+func decodeErrorObject(raw json.RawMessage) (errorObject, bool) {
+	var o errorObject
 	if raw[0] == '"' {
 		var s string
 		if json.Unmarshal(raw, &s) != nil {

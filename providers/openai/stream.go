@@ -3,7 +3,6 @@ package openai
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"mime"
 	"strconv"
@@ -72,7 +71,7 @@ type stream struct {
 	think    int // part index of the thinking part, -1 before it opens
 	tools    []toolSlot
 	lastTool int // position in tools of the last tool call touched, -1 for none
-	chunk    chatResponse
+	chunk    chunk
 }
 
 // toolSlot ties an OpenAI tool-call index to a canonical part index.
@@ -129,8 +128,7 @@ func (s *stream) step() {
 		s.fail(io.EOF)
 		return
 	}
-	s.chunk = chatResponse{}
-	if err := json.Unmarshal(data, &s.chunk); err != nil {
+	if err := decodeChunk(data, &s.chunk); err != nil {
 		s.fail(badUpstream(s.c.name, "unreadable stream chunk: %v", err))
 		return
 	}
@@ -170,31 +168,31 @@ func (s *stream) fail(err error) {
 func (s *stream) push(ev llm.Event) { s.queue = append(s.queue, ev) }
 
 // handle queues the events of one chunk.
-func (s *stream) handle(ch *chatResponse) {
-	if o, ok := errorFrom(ch.Error); ok {
+func (s *stream) handle(ch *chunk) {
+	if o, ok := ch.errorObject(); ok {
 		s.fail(s.c.upstreamError(o))
 		return
 	}
-	if ch.Object == "error" {
-		s.fail(s.c.upstreamError(errorObject{Message: ch.Message, Type: ch.Type}))
+	if string(ch.object) == "error" {
+		s.fail(s.c.upstreamError(errorObject{Message: ch.message, Type: ch.typ}))
 		return
 	}
 	if !s.started {
-		if ch.ID == "" && len(ch.Choices) == 0 && ch.Usage == nil {
+		if len(ch.id) == 0 && ch.choices <= 0 && !ch.hasUsage {
 			return // Azure's prompt_filter_results chunk, or a keep-alive
 		}
 		s.started = true
-		s.push(llm.Event{Type: llm.EventStart, ID: ch.ID, Model: ch.Model})
+		s.push(llm.Event{Type: llm.EventStart, ID: string(ch.id), Model: string(ch.model)})
 	}
-	if c := pickChoice(ch.Choices); c != nil && !s.stopped {
-		s.delta(&c.Delta)
-		if c.FinishReason != "" {
-			s.finish = string(c.FinishReason)
+	if ch.choice && !s.stopped {
+		s.delta(&ch.delta)
+		if ch.finish != "" {
+			s.finish = ch.finish
 			s.stop()
 		}
 	}
-	if ch.Usage != nil {
-		u := usageFrom(ch.Usage)
+	if ch.hasUsage {
+		u := usageFrom(&ch.usage)
 		s.usage = &u
 	}
 }

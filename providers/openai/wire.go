@@ -3,6 +3,7 @@ package openai
 import (
 	"bytes"
 	"encoding/json"
+	"unicode/utf8"
 )
 
 // chatRequest is the body of POST /chat/completions as the adapter sends it.
@@ -159,6 +160,12 @@ func (s *looseString) UnmarshalJSON(b []byte) error {
 	}
 	switch b[0] {
 	case '"':
+		// Fast path: no escapes and valid UTF-8 (encoding/json has already
+		// checked the syntax), so the text between the quotes is the value.
+		if in := b[1 : len(b)-1]; bytes.IndexByte(in, '\\') < 0 && utf8.Valid(in) {
+			*s = looseString(in)
+			return nil
+		}
 		var v string
 		if err := json.Unmarshal(b, &v); err != nil {
 			return err
