@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"regexp"
+	"runtime"
+	"slices"
 	"sync"
 
 	graphql "github.com/graph-gophers/graphql-go"
 
 	"github.com/circuit-breaker/circuit-breaker/api/apierr"
+	"github.com/circuit-breaker/circuit-breaker/api/gqlws"
 	"github.com/circuit-breaker/circuit-breaker/auth"
 )
 
@@ -27,6 +30,15 @@ import (
 // Backpressure: a member has a bounded queue; a member that falls that far
 // behind is dropped (its channel closes, the transport completes the
 // operation and the client resumes with `from`), never blocking the others.
+//
+// Delivery: a member whose transport put a gqlws.Sink in its context gets
+// each response pushed straight to its connection (the sink bounds its own
+// queue, and refuses once the connection is closing or too far behind: the
+// member is then dropped). Its channel carries nothing and only closes when
+// the member ends. A push may write to a socket, so a large group's pushes
+// are spread over GOMAXPROCS goroutines; the next response is pushed only
+// once the previous one reached every member, which keeps each member's
+// order.
 
 // memberQueue bounds the responses waiting for one member.
 const memberQueue = 512
@@ -45,13 +57,14 @@ type group struct {
 	members map[*member]struct{}
 	cancel  context.CancelFunc
 	ended   bool
-	endedC  chan struct{} // closed when the group ends
 }
 
 type member struct {
 	ch     chan *graphql.Response
+	sink   gqlws.Sink // nil: responses go to ch
 	start  uint64
-	closed bool
+	closed bool        // ch is closed; guarded by mux.mu
+	stop   func() bool // unregisters the leave on ctx end
 }
 
 // fromArg finds a `from:` argument (or an alias named from: either way
@@ -78,7 +91,12 @@ func muxKey(tenant, q, opName string, vars map[string]any) (string, bool) {
 // starting the group when it has none. The member's channel closes when
 // ctx ends, the group ends, or the member falls behind.
 func (m *mux) join(ctx context.Context, key string, start uint64, p auth.Principal, q, opName string, vars map[string]any) (<-chan *graphql.Response, error) {
-	mem := &member{ch: make(chan *graphql.Response, memberQueue), start: start}
+	mem := &member{start: start}
+	if sink, ok := gqlws.SinkFrom(ctx); ok {
+		mem.sink, mem.ch = sink, make(chan *graphql.Response)
+	} else {
+		mem.ch = make(chan *graphql.Response, memberQueue)
+	}
 	m.mu.Lock()
 	g := m.groups[key]
 	if g == nil {
@@ -92,19 +110,15 @@ func (m *mux) join(ctx context.Context, key string, start uint64, p auth.Princip
 			cancel()
 			return nil, err
 		}
-		g = &group{members: map[*member]struct{}{}, cancel: cancel, endedC: make(chan struct{})}
+		g = &group{members: map[*member]struct{}{}, cancel: cancel}
 		m.groups[key] = g
 		go m.pump(key, g, src, rec)
 	}
 	g.members[mem] = struct{}{}
+	// No goroutine waits for the member's end: ctx's end removes it, and
+	// the group's end closes every member and unregisters this.
+	mem.stop = context.AfterFunc(ctx, func() { m.leave(key, g, mem) })
 	m.mu.Unlock()
-	go func() { // owned: ends with the member's ctx or when the group closes it
-		select {
-		case <-ctx.Done():
-		case <-g.endedC:
-		}
-		m.leave(key, g, mem)
-	}()
 	return mem.ch, nil
 }
 
@@ -115,13 +129,21 @@ func (m *mux) leave(key string, g *group, mem *member) {
 	if _, ok := g.members[mem]; !ok {
 		return
 	}
+	m.remove(g, mem)
+	if len(g.members) == 0 {
+		m.end(key, g)
+	}
+}
+
+// remove takes mem out of g and closes its channel; the caller holds m.mu.
+func (m *mux) remove(g *group, mem *member) {
 	delete(g.members, mem)
 	if !mem.closed {
 		mem.closed = true
 		close(mem.ch)
 	}
-	if len(g.members) == 0 {
-		m.end(key, g)
+	if mem.stop != nil {
+		mem.stop()
 	}
 }
 
@@ -135,11 +157,11 @@ func (m *mux) end(key string, g *group) {
 		delete(m.groups, key)
 	}
 	g.cancel()
-	close(g.endedC)
 }
 
 // pump fans the group's responses out to its members.
 func (m *mux) pump(key string, g *group, src <-chan any, rec *recorder) {
+	var sinks []*member
 	for v := range src {
 		resp, ok := v.(*graphql.Response)
 		if !ok {
@@ -147,16 +169,19 @@ func (m *mux) pump(key string, g *group, src <-chan any, rec *recorder) {
 		}
 		annotate(resp.Errors)
 		pos, item := rec.pop() // false: a response not tied to an event (an error)
+		sinks = sinks[:0]
 		m.mu.Lock()
 		for mem := range g.members {
 			if item && pos < mem.start {
 				continue
 			}
+			if mem.sink != nil {
+				sinks = append(sinks, mem)
+				continue
+			}
 			select {
 			case mem.ch <- resp:
 			default: // too far behind: drop it, the others go on
-				delete(g.members, mem)
-				mem.closed = true
 				select { // make room for the notice: that event is resent on resume
 				case <-mem.ch:
 				default:
@@ -165,21 +190,60 @@ func (m *mux) pump(key string, g *group, src <-chan any, rec *recorder) {
 				case mem.ch <- dropped:
 				default:
 				}
-				close(mem.ch)
+				m.remove(g, mem)
 			}
 		}
 		m.mu.Unlock()
+		if refused := push(sinks, resp); len(refused) > 0 {
+			m.mu.Lock()
+			for _, mem := range refused {
+				if _, ok := g.members[mem]; ok {
+					m.remove(g, mem)
+				}
+			}
+			if len(g.members) == 0 {
+				m.end(key, g)
+			}
+			m.mu.Unlock()
+		}
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for mem := range g.members {
-		if !mem.closed {
-			mem.closed = true
-			close(mem.ch)
+		m.remove(g, mem)
+	}
+	m.end(key, g)
+}
+
+// pushChunk is the fewest pushes worth a goroutine of their own.
+const pushChunk = 256
+
+// push hands resp to every sink, spread over up to GOMAXPROCS goroutines,
+// and returns once all are done, with the members that refused it.
+func push(sinks []*member, resp *graphql.Response) []*member {
+	workers := min(runtime.GOMAXPROCS(0), (len(sinks)+pushChunk-1)/pushChunk)
+	if workers <= 1 {
+		return pushEach(sinks, resp, nil)
+	}
+	refused := make([][]*member, workers)
+	size := (len(sinks) + workers - 1) / workers
+	var wg sync.WaitGroup
+	for w := 1; w < workers; w++ { // owned: joined below
+		part := sinks[w*size : min((w+1)*size, len(sinks))]
+		wg.Go(func() { refused[w] = pushEach(part, resp, nil) })
+	}
+	refused[0] = pushEach(sinks[:size], resp, nil)
+	wg.Wait()
+	return slices.Concat(refused...)
+}
+
+func pushEach(sinks []*member, resp *graphql.Response, refused []*member) []*member {
+	for _, mem := range sinks {
+		if !mem.sink.Push(resp) {
+			refused = append(refused, mem)
 		}
 	}
-	clear(g.members)
-	m.end(key, g)
+	return refused
 }
 
 // recorder learns, in order, the log position of every item a subscription

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/circuit-breaker/circuit-breaker/actors"
 	"github.com/circuit-breaker/circuit-breaker/api/gql"
+	"github.com/circuit-breaker/circuit-breaker/api/gqlws"
 	"github.com/circuit-breaker/circuit-breaker/events"
 )
 
@@ -139,6 +141,121 @@ func TestSharedSubscriptions(t *testing.T) {
 	}
 	if lastResp == nil || len(lastResp.Errors) != 1 || lastResp.Errors[0].Extensions["code"] != "UNAVAILABLE" {
 		t.Fatalf("dropped member's last response: %+v", lastResp)
+	}
+}
+
+// sink collects the responses pushed to one member; it refuses every
+// push once it has taken limit of them (0: no limit).
+type sink struct {
+	mu    sync.Mutex
+	got   []*graphql.Response
+	limit int
+}
+
+func (s *sink) Push(r *graphql.Response) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.limit > 0 && len(s.got) >= s.limit {
+		return false
+	}
+	s.got = append(s.got, r)
+	return true
+}
+
+func (s *sink) responses() []*graphql.Response {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.got)
+}
+
+// TestSharedSubscriptionsPush: members whose transport gives a sink get
+// every response pushed, in order, also when the group is large enough to
+// push from several goroutines; their channel only closes. A sink that
+// refuses is dropped without holding up the others, and channel members of
+// the same group are served as before.
+func TestSharedSubscriptionsPush(t *testing.T) {
+	e := newEnv(t, gql.Limits{})
+	e.ok(t, "a", pingPong, map[string]any{"id": "wa"})
+	const q = `subscription { events { position stream } }`
+	ctx, cancel := context.WithCancel(as("a"))
+	defer cancel()
+
+	const members = 1000 // several push goroutines
+	sinks := make([]*sink, members)
+	chans := make([]<-chan *graphql.Response, members)
+	for i := range sinks {
+		sinks[i] = &sink{}
+		if i == 7 {
+			sinks[i].limit = 2
+		}
+		ch, err := e.schema.Subscribe(gqlws.WithSink(ctx, sinks[i]), q, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		chans[i] = ch
+	}
+	plain, err := e.schema.Subscribe(ctx, q, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 5
+	for i := range n {
+		e.ok(t, "a", fmt.Sprintf(`mutation { createResource(workflowId: "wa", resourceId: "p%d", input: {score: 9}) { id } }`, i), nil)
+	}
+	var want []int
+	for range n {
+		p, _ := position(t, recv(t, plain))
+		want = append(want, p)
+	}
+	// The refusing member's channel closes, without a response.
+	select {
+	case r, ok := <-chans[7]:
+		if ok {
+			t.Fatalf("refusing member got a response on its channel: %+v", r)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("refusing member not dropped")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for i, s := range sinks {
+		wantN := n
+		if i == 7 {
+			wantN = 2
+		}
+		for len(s.responses()) < wantN && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		got := s.responses()
+		if len(got) != wantN {
+			t.Fatalf("member %d got %d responses, want %d", i, len(got), wantN)
+		}
+		for k, r := range got {
+			if p, _ := position(t, r); p != want[k] {
+				t.Fatalf("member %d, response %d: position %d, want %d", i, k, p, want[k])
+			}
+		}
+		select {
+		case r, ok := <-chans[i]:
+			if ok {
+				t.Fatalf("member %d got a response on its channel: %+v", i, r)
+			}
+			if i != 7 {
+				t.Fatalf("member %d ended early", i)
+			}
+		default:
+		}
+	}
+	// Ending a member's context closes its channel.
+	cancel()
+	for i, ch := range chans {
+		select {
+		case _, ok := <-ch:
+			if ok {
+				t.Fatalf("member %d got a response on its channel", i)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("member %d not closed after its context ended", i)
+		}
 	}
 }
 

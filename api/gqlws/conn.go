@@ -49,9 +49,14 @@ type conn struct {
 }
 
 type operation struct {
+	c      *conn
 	id     string
 	ctx    context.Context
 	cancel context.CancelCauseFunc
+	prefix []byte // the result message up to its payload
+
+	mu    sync.Mutex // orders results before the "complete"
+	ended bool
 }
 
 func newConn(h *Handler, ws *websocket.Conn, r *http.Request) *conn {

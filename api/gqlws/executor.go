@@ -38,6 +38,10 @@ type Executor interface {
 	// stops its resolvers then and must never block forever on a send once
 	// ctx is done. The transport keeps reading (and discarding) until the
 	// channel is closed.
+	//
+	// ctx carries the operation's [Sink]: an executor that fans one result
+	// out to many operations may push results there instead of sending
+	// them on the channel.
 	Subscribe(ctx context.Context, req Request) (<-chan *graphql.Response, error)
 }
 

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	graphql "github.com/graph-gophers/graphql-go"
 )
 
 // handle dispatches one graphql-transport-ws message.
@@ -141,7 +143,11 @@ func (c *conn) start(id string, req Request) {
 		return
 	}
 	ctx, cancel := context.WithCancelCause(c.opCtx)
-	op := &operation{id: id, ctx: ctx, cancel: cancel}
+	next := msgNext
+	if legacy {
+		next = msgData
+	}
+	op := &operation{c: c, id: id, ctx: ctx, cancel: cancel, prefix: resultPrefix(next, id)}
 	c.ops[id] = op
 	c.opsWG.Add(1)
 	c.mu.Unlock()
@@ -171,11 +177,30 @@ func (c *conn) forget(op *operation) {
 	c.mu.Unlock()
 }
 
+// Push queues the next result of op (the executor's direct path, see
+// [Sink]; run uses it for the results of the channel).
+func (op *operation) Push(resp *graphql.Response) bool {
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	if op.ended || op.ctx.Err() != nil {
+		return false
+	}
+	return op.c.enqueue(op.c.h.payloads.frame(op.prefix, resp))
+}
+
+// end refuses further results: what follows is the operation's
+// "complete", if any.
+func (op *operation) end() {
+	op.mu.Lock()
+	op.ended = true
+	op.mu.Unlock()
+}
+
 // run executes one operation and forwards its results in order.
 func (c *conn) run(op *operation, req Request) {
 	defer c.opsWG.Done()
 	defer op.cancel(nil)
-	results, err := c.h.exec.Subscribe(op.ctx, req)
+	results, err := c.h.exec.Subscribe(WithSink(op.ctx, op), req)
 	if err != nil {
 		c.forget(op)
 		var reqErr *RequestError
@@ -189,15 +214,10 @@ func (c *conn) run(op *operation, req Request) {
 		}
 		return
 	}
-	next := msgNext
-	if c.proto == ProtocolLegacy {
-		next = msgData
-	}
 	for resp := range results {
-		if op.ctx.Err() == nil {
-			c.enqueue(c.h.payloads.encodeResult(next, op.id, resp))
-		}
+		op.Push(resp)
 	}
+	op.end()
 	// Forget before "complete" so that the client may reuse the id at once.
 	c.forget(op)
 	cause := context.Cause(op.ctx)

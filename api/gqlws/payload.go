@@ -37,15 +37,14 @@ func (c *payloadCache) encode(resp *graphql.Response) []byte {
 	return b
 }
 
-// encodeResult builds a next (or legacy data) message around a cached
-// payload: the same bytes encode would produce.
-func (c *payloadCache) encodeResult(typ, id string, resp *graphql.Response) []byte {
+// resultPrefix is a next (or legacy data) message of operation id up to
+// its payload: `{"id":…,"type":"next","payload":`.
+func resultPrefix(typ, id string) []byte {
 	qid, err := json.Marshal(id)
 	if err != nil {
 		panic("gqlws: encode id: " + err.Error())
 	}
-	payload := c.encode(resp)
-	b := make([]byte, 0, len(qid)+len(typ)+len(payload)+32)
+	b := make([]byte, 0, len(qid)+len(typ)+32)
 	if id != "" {
 		b = append(b, `{"id":`...)
 		b = append(b, qid...)
@@ -54,7 +53,21 @@ func (c *payloadCache) encodeResult(typ, id string, resp *graphql.Response) []by
 		b = append(b, `{"type":"`...)
 	}
 	b = append(b, typ...)
-	b = append(b, `","payload":`...)
+	return append(b, `","payload":`...)
+}
+
+// frame builds a result message from its prefix and a cached payload: the
+// same bytes encode(typ, id, resp) would produce.
+func (c *payloadCache) frame(prefix []byte, resp *graphql.Response) []byte {
+	payload := c.encode(resp)
+	b := make([]byte, 0, len(prefix)+len(payload)+1)
+	b = append(b, prefix...)
 	b = append(b, payload...)
 	return append(b, '}')
+}
+
+// encodeResult builds a next (or legacy data) message around a cached
+// payload.
+func (c *payloadCache) encodeResult(typ, id string, resp *graphql.Response) []byte {
+	return c.frame(resultPrefix(typ, id), resp)
 }
