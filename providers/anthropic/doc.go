@@ -40,9 +40,10 @@
 //
 // Streams follow [llm.Stream]: one EventStart (message_start), content events
 // whose Index is the position of the part (Anthropic's block index, checked
-// to increase), one EventStop (the message_delta that carries the
-// stop_reason) and one EventUsage at message_stop with the final cumulative
-// counts. ping and unknown events are ignored; an "error" event ends the
+// to increase; blocks with no canonical form, such as redacted thinking and
+// server-tool blocks, are skipped and later parts numbered on), one
+// EventStop (the message_delta that carries the stop_reason) and one
+// EventUsage at message_stop with the final cumulative counts. ping and unknown events are ignored; an "error" event ends the
 // stream with an [*llm.Error]; a stream that ends before message_stop is a
 // connection error, after the events already delivered.
 //
