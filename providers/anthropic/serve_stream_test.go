@@ -382,3 +382,19 @@ func TestEncodeError(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkStreamWriterText measures the steady state: one text delta per
+// Write, which should not allocate.
+func BenchmarkStreamWriterText(b *testing.B) {
+	w := NewStreamWriter(io.Discard, StreamOptions{ID: "msg_b", Model: "m"})
+	if err := w.Write(textEv(0, "start")); err != nil {
+		b.Fatal(err)
+	}
+	ev := textEv(0, "a typical token \"fragment\"\n")
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := w.Write(ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
