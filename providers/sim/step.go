@@ -110,19 +110,15 @@ func (d *duration) UnmarshalJSON(b []byte) error {
 }
 
 // MarshalJSON encodes the step in its /_sim/script form. Durations are Go
-// duration strings.
+// duration strings; tool-call arguments are strings holding their text.
 func (st Step) MarshalJSON() ([]byte, error) {
 	j := stepJSON{Text: st.Text, Thinking: st.Thinking, Usage: st.Usage, StopReason: st.StopReason,
 		Status: st.Status, ErrorMessage: st.ErrorMessage, RetryAfter: duration(st.RetryAfter),
 		ErrorAfterTokens: st.ErrorAfterTokens, Delay: duration(st.Delay), Hang: st.Hang}
 	for _, tc := range st.ToolCalls {
-		args := json.RawMessage(tc.Arguments)
-		if !isJSONObject(tc.Arguments) {
-			b, err := json.Marshal(tc.Arguments)
-			if err != nil {
-				return nil, err
-			}
-			args = b
+		args, err := json.Marshal(tc.Arguments) // a string: the exact text survives
+		if err != nil {
+			return nil, err
 		}
 		j.ToolCalls = append(j.ToolCalls, toolCallJSON{ID: tc.ID, Name: tc.Name, Arguments: args})
 	}
