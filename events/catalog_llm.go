@@ -65,6 +65,7 @@ type LlmCallCompleted struct {
 	Outcome    string         `json:"outcome"` // ok | error | cancelled
 	ErrorKind  string         `json:"errorKind,omitempty"`
 	Fault      string         `json:"fault,omitempty"`
+	Error      string         `json:"error,omitempty"`
 	StartedAt  time.Time      `json:"startedAt"`
 	Extra      map[string]any `json:"extra,omitempty"`
 }
@@ -82,7 +83,8 @@ type LlmTokens struct {
 type LlmAttempt struct {
 	Deployment string  `json:"deployment"`
 	Model      string  `json:"model"`
-	Outcome    string  `json:"outcome"` // ok | error kind
+	Outcome    string  `json:"outcome"` // ok | error | cancelled | skipped
+	ErrorKind  string  `json:"errorKind,omitempty"`
 	Status     int     `json:"status,omitempty"`
 	LatencyMs  float64 `json:"latencyMs"`
 }

@@ -26,7 +26,10 @@ import (
 	"time"
 
 	"github.com/circuit-breaker/circuit-breaker/events"
+	"github.com/circuit-breaker/circuit-breaker/providers/router"
 )
+
+var _ router.Recorder = (*Journal)(nil)
 
 // Options tune a Journal.
 type Options struct {
@@ -75,9 +78,12 @@ func New(store events.Store, o Options) *Journal {
 		done: make(chan struct{}), giveUp: giveUp, stopRetry: stop}
 }
 
-// Record queues the event of one call. It blocks only while the queue is
+// Record queues the event of a routed call (router.Recorder).
+func (j *Journal) Record(c router.Call) { j.Add(Event(c)) }
+
+// Add queues the event of one call. It blocks only while the queue is
 // full. After Close it logs the call as lost.
-func (j *Journal) Record(c events.LlmCallCompleted) {
+func (j *Journal) Add(c events.LlmCallCompleted) {
 	j.mu.RLock()
 	defer j.mu.RUnlock()
 	if j.closed {

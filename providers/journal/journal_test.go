@@ -24,7 +24,7 @@ func TestJournalAppendsEveryCallToItsTenantStream(t *testing.T) {
 	for _, tenant := range tenants {
 		wg.Go(func() {
 			for i := range perTenant {
-				j.Record(events.LlmCallCompleted{
+				j.Add(events.LlmCallCompleted{
 					CallID: fmt.Sprintf("%s-%d", events.Scope(tenant), i), Tenant: tenant, RequestedModel: "gpt-4o",
 					Tokens: events.LlmTokens{Input: i, Output: 1}, CostUSD: float64(i), Priced: true, Outcome: "ok",
 					StartedAt: time.Unix(1_800_000_000, 0).UTC(),
@@ -68,7 +68,7 @@ func TestJournalAppendsEveryCallToItsTenantStream(t *testing.T) {
 		}
 	}
 	// After Close a call is counted lost, never silently dropped.
-	j.Record(events.LlmCallCompleted{CallID: "late", Tenant: "acme"})
+	j.Add(events.LlmCallCompleted{CallID: "late", Tenant: "acme"})
 	if st := j.Stats(); st.Lost != 1 {
 		t.Fatalf("lost = %d, want 1", st.Lost)
 	}
