@@ -41,7 +41,7 @@ type breaker struct {
 
 // allow reports whether a call may go to the deployment now, and whether
 // it is the half-open probe.
-func (b *breaker) allow(now time.Time) (ok, probe bool) {
+func (b *breaker) allow(now func() time.Time) (ok, probe bool) {
 	if b.state.Load() == stateClosed {
 		return true, false
 	}
@@ -51,7 +51,7 @@ func (b *breaker) allow(now time.Time) (ok, probe bool) {
 	case stateClosed:
 		return true, false
 	case stateOpen:
-		if now.Before(b.until) {
+		if now().Before(b.until) {
 			return false, false
 		}
 		b.state.Store(stateHalfOpen)

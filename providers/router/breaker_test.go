@@ -118,19 +118,19 @@ func TestHalfOpenAdmitsOneProbe(t *testing.T) {
 	var b breaker
 	now := time.Unix(0, 0)
 	b.failure(now, 1, time.Second)
-	if ok, _ := b.allow(now); ok {
+	if ok, _ := b.allow(func() time.Time { return now }); ok {
 		t.Fatal("open circuit allowed a call")
 	}
 	now = now.Add(time.Second)
-	ok, probe := b.allow(now)
+	ok, probe := b.allow(func() time.Time { return now })
 	if !ok || !probe {
 		t.Fatal("no probe after the open period")
 	}
-	if ok, _ := b.allow(now); ok {
+	if ok, _ := b.allow(func() time.Time { return now }); ok {
 		t.Fatal("a second call during the probe")
 	}
 	b.release(probe)
-	if ok, probe := b.allow(now); !ok || !probe {
+	if ok, probe := b.allow(func() time.Time { return now }); !ok || !probe {
 		t.Fatal("no new probe after a released one")
 	}
 	if !b.success() || !b.closed() {

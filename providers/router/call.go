@@ -1,7 +1,10 @@
 package router
 
 import (
+	"encoding/binary"
+	"math/rand/v2"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/circuit-breaker/circuit-breaker/llm"
@@ -92,8 +95,31 @@ type Recorder interface {
 }
 
 func (r *Router) newCall(req *llm.Request, who Caller, start time.Time, stream bool) *Call {
-	return &Call{ID: ulid.Make().String(), Caller: who, RequestedModel: req.Model, StartedAt: start,
+	return &Call{ID: newID(start), Caller: who, RequestedModel: req.Model, StartedAt: start,
 		Stream: stream, Route: make([]Attempt, 0, 2)}
+}
+
+// Call ids are ULIDs: the start time, then 80 bits of entropy made of a
+// random per-process prefix and a counter from a random start, so ids are
+// unique in the process without a lock and unique across processes with
+// high probability.
+var (
+	idPrefix = uint16(rand.Uint32())
+	idSeq    atomic.Uint64
+)
+
+func init() { idSeq.Store(rand.Uint64()) }
+
+func newID(t time.Time) string {
+	var id ulid.ULID
+	if t.Before(time.UnixMilli(0)) || id.SetTime(ulid.Timestamp(t)) != nil {
+		_ = id.SetTime(0)
+	}
+	var e [10]byte
+	binary.BigEndian.PutUint16(e[:2], idPrefix)
+	binary.BigEndian.PutUint64(e[2:], idSeq.Add(1))
+	_ = id.SetEntropy(e[:])
+	return id.String()
 }
 
 // attempt appends an attempt to the route.

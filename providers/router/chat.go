@@ -12,30 +12,37 @@ import (
 // received before Chat returns. The request is not modified.
 func (r *Router) Chat(ctx context.Context, req *llm.Request, who Caller) (*llm.Response, *Call, error) {
 	start := r.now()
+	if req == nil {
+		req = &llm.Request{}
+	}
 	call := r.newCall(req, who, start, false)
 	cands, lerr := r.plan(r.tab.Load(), req)
 	if lerr != nil {
 		return nil, call, r.end(call, lerr, start, 0, nil)
 	}
 	var (
-		up       llm.Request
+		up       *llm.Request
 		upstream time.Duration
 		last     *llm.Error
 		lastCand *candidate
 	)
 	for i := range cands {
 		c := &cands[i]
-		ok, probe := c.dep.br.allow(r.now())
+		ok, probe := c.dep.br.allow(r.now)
 		if !ok {
 			call.attempt(c, OutcomeSkipped, nil, 0)
 			continue
 		}
 		lastCand = c
-		ureq := r.upstreamRequest(req, c, &up)
+		ureq := upstreamRequest(req, c, &up)
 		for n := 1; ; n++ {
 			t0 := r.now()
 			resp, err := c.dep.Client.Chat(ctx, ureq)
-			took := r.now().Sub(t0)
+			if err == nil && resp == nil {
+				err = &llm.Error{Kind: llm.KindInternal, Status: 500, Message: "the adapter returned neither a response nor an error", Provider: c.dep.Name}
+			}
+			t1 := r.now()
+			took := t1.Sub(t0)
 			upstream += took
 			if err == nil {
 				if c.dep.br.success() {
@@ -45,8 +52,7 @@ func (r *Router) Chat(ctx context.Context, req *llm.Request, who Caller) (*llm.R
 				call.attempt(c, OutcomeOK, nil, took)
 				r.bill(call, c, resp.Usage)
 				call.Outcome = OutcomeOK
-				end := r.now()
-				call.Latency = end.Sub(start)
+				call.Latency = t1.Sub(start)
 				call.AddedTime = max(0, call.Latency-upstream)
 				r.record(call)
 				return resp, call, nil
@@ -83,15 +89,18 @@ func noHealthy(model string) *llm.Error {
 }
 
 // upstreamRequest is the request to send to a candidate: req itself when it
-// already names the upstream model and has no route options, else a copy
-// in buf.
-func (r *Router) upstreamRequest(req *llm.Request, c *candidate, buf *llm.Request) *llm.Request {
+// already names the upstream model and has no route options, else a copy,
+// made in *buf on first need.
+func upstreamRequest(req *llm.Request, c *candidate, buf **llm.Request) *llm.Request {
 	if req.Model == c.upstream && req.Route == nil {
 		return req
 	}
-	*buf = *req
-	buf.Model, buf.Route = c.upstream, nil
-	return buf
+	if *buf == nil {
+		*buf = new(llm.Request)
+	}
+	**buf = *req
+	(*buf).Model, (*buf).Route = c.upstream, nil
+	return *buf
 }
 
 // end finishes a failed call, records it and returns its error. last is

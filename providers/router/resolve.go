@@ -14,6 +14,10 @@ import (
 // the request sets no MaxTokens.
 const defaultOutputEstimate = 4096
 
+// maxLatencyTargetMs bounds a latency target (a day) so that it cannot
+// overflow a time.Duration.
+const maxLatencyTargetMs = 24 * 60 * 60 * 1000
+
 // concrete resolves a model name that is not virtual: "deployment/model"
 // when the prefix names a deployment that serves the model, else a model
 // served by deployments, else "deployment/model" passed through to an open
@@ -146,7 +150,7 @@ func (r *Router) plan(t *table, req *llm.Request) ([]candidate, *llm.Error) {
 		est.byLatency(cs)
 	}
 	if o.LatencyTarget > 0 {
-		target := time.Duration(o.LatencyTarget) * time.Millisecond
+		target := time.Duration(min(o.LatencyTarget, maxLatencyTargetMs)) * time.Millisecond
 		est.latencies(cs)
 		fast := make([]candidate, 0, len(cs))
 		var slow []candidate

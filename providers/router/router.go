@@ -181,11 +181,13 @@ func New(cfg Config) (*Router, error) {
 		errs = append(errs, t.addDeployment(i, d, r.prices.Catalog())...)
 	}
 	t.virtual = make(map[string]*virtual, len(cfg.Virtual))
+	seen := make(map[string]bool, len(cfg.Virtual))
 	for _, v := range cfg.Virtual {
-		if _, dup := t.virtual[v.Name]; dup {
+		if seen[v.Name] {
 			errs = append(errs, fmt.Errorf("router: virtual model %q defined twice", v.Name))
 			continue
 		}
+		seen[v.Name] = true
 		vm, verrs := t.compile(v)
 		errs = append(errs, verrs...)
 		if vm != nil {

@@ -28,30 +28,36 @@ const emptyStream = "the stream ended before its first event"
 // streamed.
 func (r *Router) Stream(ctx context.Context, req *llm.Request, who Caller) (llm.Stream, *Call, error) {
 	start := r.now()
+	if req == nil {
+		req = &llm.Request{}
+	}
 	call := r.newCall(req, who, start, true)
 	cands, lerr := r.plan(r.tab.Load(), req)
 	if lerr != nil {
 		return nil, call, r.end(call, lerr, start, 0, nil)
 	}
 	var (
-		up       = new(llm.Request)
+		up       *llm.Request
 		upstream time.Duration
 		last     *llm.Error
 		lastCand *candidate
 	)
 	for i := range cands {
 		c := &cands[i]
-		ok, probe := c.dep.br.allow(r.now())
+		ok, probe := c.dep.br.allow(r.now)
 		if !ok {
 			call.attempt(c, OutcomeSkipped, nil, 0)
 			continue
 		}
 		lastCand = c
-		ureq := r.upstreamRequest(req, c, up)
+		ureq := upstreamRequest(req, c, &up)
 		for n := 1; ; n++ {
 			sctx, cancel := context.WithCancel(ctx)
 			t0 := r.now()
 			s, err := c.dep.Client.Stream(sctx, ureq)
+			if err == nil && s == nil {
+				err = &llm.Error{Kind: llm.KindInternal, Status: 500, Message: "the adapter returned neither a stream nor an error", Provider: c.dep.Name}
+			}
 			var first llm.Event
 			if err == nil {
 				if first, err = s.Recv(); err != nil {
