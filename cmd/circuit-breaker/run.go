@@ -25,6 +25,7 @@ Commands:
   events    events tail: print the event log, optionally following it
   apply     create or update a workflow from a JSON or YAML file
   keys      create, list and revoke API keys (admin)
+  sim       run the LLM provider simulator (tests, benchmarks, demos)
   version   print the version and commit
   help      show this help
 
@@ -87,6 +88,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return apply(ctx, args, stdout, stderr)
 	case "keys":
 		return keysCmd(ctx, args, stdout, stderr)
+	case "sim":
+		return runSim(ctx, args, stdout, stderr)
 	case "version":
 		if len(args) > 0 {
 			return usageErr("version takes no arguments")
