@@ -2,6 +2,7 @@ package projections_test
 
 import (
 	"encoding/json"
+	"slices"
 	"testing"
 	"time"
 
@@ -60,4 +61,48 @@ func TestRuleViews(t *testing.T) {
 		t.Fatal(err)
 	}
 	check(restored)
+}
+
+func TestVirtualModelViews(t *testing.T) {
+	v := projections.NewViews()
+	def := func(name, body string) events.VirtualModelDefined {
+		return events.VirtualModelDefined{Name: name, Definition: json.RawMessage(body)}
+	}
+	apply := func(pos uint64, tenant, typ string, rev uint64, data any) {
+		t.Helper()
+		b, _ := json.Marshal(data)
+		if err := v.Apply(events.Envelope{Position: pos, Tenant: tenant, Type: typ, Revision: rev, Data: b}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	apply(1, "acme", events.TypeVirtualModelDefined, 1, def("smart", `{"strategy":"fallback"}`))
+	apply(2, "globex", events.TypeVirtualModelDefined, 1, def("smart", `{"strategy":"cheapest"}`))
+	apply(3, "acme", events.TypeVirtualModelDefined, 2, def("smart", `{"strategy":"fastest"}`))
+	apply(4, "acme", events.TypeVirtualModelDefined, 1, def("cheap", `{}`))
+	if m, ok := v.VirtualModel("acme", "smart"); !ok || m.Version != 2 || string(m.Definition) != `{"strategy":"fastest"}` {
+		t.Fatalf("acme smart = %+v %v", m, ok)
+	}
+	if m, _ := v.VirtualModel("globex", "smart"); string(m.Definition) != `{"strategy":"cheapest"}` {
+		t.Fatalf("globex sees %s", m.Definition)
+	}
+	apply(5, "acme", events.TypeVirtualModelDeleted, 3, events.VirtualModelDeleted{Name: "smart"})
+	names := []string{}
+	for _, m := range v.VirtualModels("acme") {
+		names = append(names, m.Name)
+	}
+	if !slices.Equal(names, []string{"cheap"}) {
+		t.Fatalf("acme models = %v", names)
+	}
+	// The checkpoint keeps them.
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := projections.NewViews()
+	if err := json.Unmarshal(b, w); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := w.VirtualModel("globex", "smart"); !ok {
+		t.Fatal("checkpoint lost a virtual model")
+	}
 }

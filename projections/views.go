@@ -47,6 +47,7 @@ type Views struct {
 	workflows map[string]*WorkflowView
 	resources map[string]*ResourceView
 	rules     map[string]*RuleView
+	virtual   map[string]*VirtualModelView
 }
 
 // NewViews returns empty views.
@@ -55,6 +56,7 @@ func NewViews() *Views {
 		workflows: make(map[string]*WorkflowView),
 		resources: make(map[string]*ResourceView),
 		rules:     make(map[string]*RuleView),
+		virtual:   make(map[string]*VirtualModelView),
 	}
 }
 
@@ -83,6 +85,8 @@ func (v *Views) Apply(e events.Envelope) error {
 		err = v.stateChanged(e)
 	case events.TypeRuleCreated, events.TypeRuleUpdated, events.TypeRuleDeleted:
 		err = v.ruleEvent(e)
+	case events.TypeVirtualModelDefined, events.TypeVirtualModelDeleted:
+		err = v.virtualModelEvent(e)
 	}
 	if err != nil {
 		return fmt.Errorf("projections: %s at position %d: %w", e.Type, e.Position, err)
@@ -214,17 +218,18 @@ func (w *WorkflowView) copy() WorkflowView {
 // comparisons use it. Maps serialize with sorted keys, so equal views give
 // equal bytes.
 type state struct {
-	Position  uint64                   `json:"position"`
-	Workflows map[string]*WorkflowView `json:"workflows"`
-	Resources map[string]*ResourceView `json:"resources"`
-	Rules     map[string]*RuleView     `json:"rules,omitempty"`
+	Position  uint64                       `json:"position"`
+	Workflows map[string]*WorkflowView     `json:"workflows"`
+	Resources map[string]*ResourceView     `json:"resources"`
+	Rules     map[string]*RuleView         `json:"rules,omitempty"`
+	Virtual   map[string]*VirtualModelView `json:"virtualModels,omitempty"`
 }
 
 // MarshalJSON serializes the views deterministically.
 func (v *Views) MarshalJSON() ([]byte, error) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
-	return json.Marshal(state{v.position, v.workflows, v.resources, v.rules})
+	return json.Marshal(state{v.position, v.workflows, v.resources, v.rules, v.virtual})
 }
 
 // UnmarshalJSON restores views saved by MarshalJSON.
@@ -236,7 +241,10 @@ func (v *Views) UnmarshalJSON(b []byte) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.position = s.Position
-	v.workflows, v.resources, v.rules = s.Workflows, s.Resources, s.Rules
+	v.workflows, v.resources, v.rules, v.virtual = s.Workflows, s.Resources, s.Rules, s.Virtual
+	if v.virtual == nil {
+		v.virtual = map[string]*VirtualModelView{}
+	}
 	if v.workflows == nil {
 		v.workflows = map[string]*WorkflowView{}
 	}
