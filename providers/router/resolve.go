@@ -1,7 +1,6 @@
 package router
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -286,6 +285,3 @@ func (r *Router) price(d *deployment, public, upstream string) (p catalog.Price,
 	}
 	return p, ok
 }
-
-// String describes a candidate for logs and errors.
-func (c candidate) String() string { return fmt.Sprintf("%s/%s", c.dep.Name, c.public) }
