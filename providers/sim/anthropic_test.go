@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -41,7 +42,7 @@ func TestAnthropicJSON(t *testing.T) {
 }
 
 func TestAnthropicStream(t *testing.T) {
-	s, url := start(t, Config{})
+	s, url := start(t, Config{Latency: time.Millisecond, TTFT: time.Millisecond, TokensPerSecond: 5000})
 	s.Script("claude", Step{Thinking: "Hmm, let me see.", Text: "Calling two tools.", ToolCalls: []llm.ToolCall{
 		{Name: "a", Arguments: `{"path":"/tmp/file.txt"}`}, {Name: "b", Arguments: `{}`}}})
 	res, b := do(t, "POST", url+"/v1/messages", `{"model":"claude","max_tokens":100,"stream":true,"messages":`+userHello+`}`, antHeaders...)

@@ -51,6 +51,25 @@
 // output = the reply's tokens (text, thinking and tool-call arguments / 4).
 // Computed usage has no cache or reasoning tokens.
 //
+// Embedding endpoints return deterministic unit vectors (64 dimensions
+// unless the request asks for another size; OpenAI's base64 encoding is
+// honoured). A step scripted for an embedding model answers with its
+// Status, Delay or Hang; its content is ignored.
+//
+// # Quirks reproduced
+//
+// Adapters must cope with what the real APIs do, so the simulator does it
+// too: OpenAI sends "usage": null on every chunk when include_usage is set
+// and a final chunk with empty choices; Azure opens its stream with a chunk
+// that has no choices and only prompt_filter_results; Anthropic sends ping
+// events and a thinking block's signature as a signature_delta; Gemini ends
+// its stream with an empty text part carrying the finish reason, uses CRLF
+// between SSE events and pretty-prints the array form; Bedrock sends no
+// contentBlockStart for text or reasoning blocks and pads every payload with
+// a "p" field; Cohere sends the text of a tool-calling reply as tool-plan
+// deltas and ends its stream with "data: [DONE]"; Ollama sends tool-call
+// arguments as objects and durations in nanoseconds.
+//
 // # Failures and timing
 //
 // [Config] adds latency before the response headers, a time to first token,

@@ -4,7 +4,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,7 +14,9 @@ import (
 // form (PUT /_sim/config) uses snake_case names and durations as Go
 // duration strings or milliseconds.
 type Config struct {
-	// Latency is waited before the response headers, on every reply.
+	// Latency is waited before the response headers of every chat and
+	// embedding reply, scripted and injected errors included (refusals of a
+	// bad key or body come at once).
 	Latency time.Duration
 	// TTFT is waited after the headers, before the first content token
 	// (a client sees Latency + TTFT as its time to first token).
@@ -181,13 +182,16 @@ func (s *Server) record(req Request, limit int) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if (s.logNext != 0 && len(s.log) != limit) || len(s.log) > limit { // the limit changed
+		all := s.requestsLocked()
+		if len(all) > limit {
+			all = all[len(all)-limit:]
+		}
+		s.log, s.logNext = all, 0
+	}
 	if len(s.log) < limit {
 		s.log = append(s.log, req)
 		return
-	}
-	if len(s.log) > limit { // the limit shrank
-		s.log = slices.Clip(s.requestsLocked()[len(s.log)-limit:])
-		s.logNext = 0
 	}
 	s.log[s.logNext] = req
 	s.logNext = (s.logNext + 1) % limit

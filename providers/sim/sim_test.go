@@ -169,6 +169,26 @@ func TestRequestLog(t *testing.T) {
 	if got[0].Header.Get("X-Api-Key") != "k" || got[0].Time.IsZero() {
 		t.Errorf("entry lacks its header or time: %+v", got[0])
 	}
+
+	// The limit may change while the ring is wrapped; order is kept.
+	model := func(i int) string { return "m" + strings.Repeat("x", i) }
+	send := func(i int) { do(t, "POST", url+"/api/chat", `{"model":"`+model(i)+`","stream":false,"messages":[]}`) }
+	s.Reset()
+	for i := range 3 {
+		send(i)
+	}
+	s.SetConfig(Config{LogLimit: 4})
+	send(3)
+	send(4)
+	s.SetConfig(Config{LogLimit: 3})
+	send(5)
+	var models []string
+	for _, r := range s.Requests() {
+		models = append(models, r.Model)
+	}
+	if diff := cmp.Diff([]string{model(3), model(4), model(5)}, models); diff != "" {
+		t.Errorf("log after limit changes (-want +got):\n%s", diff)
+	}
 }
 
 func TestInjectedFailures(t *testing.T) {
@@ -223,6 +243,33 @@ func TestHangAndDisconnect(t *testing.T) {
 	}
 	cancel2()
 	res.Body.Close()
+
+	// Hang with ErrorAfterTokens stalls after that many tokens.
+	s.SetConfig(Config{})
+	s.Script("stall", Step{Text: "a b c d", ErrorAfterTokens: 2, Hang: true})
+	ctx3, cancel3 := context.WithCancel(context.Background())
+	defer cancel3()
+	req, _ = http.NewRequestWithContext(ctx3, "POST", url+"/v1/chat/completions", strings.NewReader(`{"model":"stall","stream":true,"messages":`+userHello+`}`))
+	req.Header.Set("Authorization", "Bearer k")
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	r := sse.NewReader(res.Body)
+	var text string
+	for range 3 { // role chunk and two tokens
+		ev, err := r.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, _ := path(decode(t, ev.Data), "choices", 0, "delta", "content").(string)
+		text += s
+	}
+	if text != "a b" {
+		t.Errorf("before the stall: %q", text)
+	}
+	cancel3()
 }
 
 func TestComputedUsage(t *testing.T) {

@@ -27,8 +27,9 @@ type Step struct {
 	Usage *llm.Usage
 	// StopReason defaults to tool_calls when there are tool calls, else end.
 	StopReason llm.StopReason
-	// Status, when set, answers with this HTTP status and ErrorMessage in the
-	// format's error shape (unless ErrorAfterTokens is set, see there).
+	// Status, when set (400..599), answers with this HTTP status and
+	// ErrorMessage in the format's error shape (unless ErrorAfterTokens is
+	// set, see there).
 	Status       int
 	ErrorMessage string
 	// RetryAfter is sent as Retry-After with an error status.
