@@ -21,7 +21,42 @@ func (r *Router) Chat(ctx context.Context, req *llm.Request, who Caller) (*llm.R
 		return nil, call, r.end(call, lerr, start, 0, nil)
 	}
 	var (
-		up       *llm.Request
+		up   *llm.Request
+		resp *llm.Response
+		t1   time.Time
+		took time.Duration
+	)
+	c, upstream, err := r.try(ctx, call, req.Model, cands, start, func(ctx context.Context, c *candidate) (time.Duration, error) {
+		t0 := r.now()
+		var err error
+		resp, err = c.dep.Client.Chat(ctx, upstreamRequest(req, c, &up))
+		if err == nil && resp == nil {
+			err = &llm.Error{Kind: llm.KindInternal, Status: 500, Message: "the adapter returned neither a response nor an error", Provider: c.dep.Name}
+		}
+		t1 = r.now()
+		took = t1.Sub(t0)
+		return took, err
+	})
+	if err != nil {
+		return nil, call, err
+	}
+	c.dep.lat.chat(c.upstream, took, resp.Usage.Completion())
+	r.bill(call, c, resp.Usage)
+	call.Outcome = OutcomeOK
+	call.Latency = t1.Sub(start)
+	call.AddedTime = max(0, call.Latency-upstream)
+	r.record(call)
+	return resp, call, nil
+}
+
+// try calls the candidates in order through do, retrying and falling over
+// as the package doc describes, until one succeeds. It records every
+// attempt in the call. On success it returns the candidate that answered
+// and the time spent upstream; on failure it finishes and records the call
+// and returns its error.
+func (r *Router) try(ctx context.Context, call *Call, model string, cands []candidate, start time.Time,
+	do func(ctx context.Context, c *candidate) (time.Duration, error)) (*candidate, time.Duration, error) {
+	var (
 		upstream time.Duration
 		last     *llm.Error
 		lastCand *candidate
@@ -34,28 +69,15 @@ func (r *Router) Chat(ctx context.Context, req *llm.Request, who Caller) (*llm.R
 			continue
 		}
 		lastCand = c
-		ureq := upstreamRequest(req, c, &up)
 		for n := 1; ; n++ {
-			t0 := r.now()
-			resp, err := c.dep.Client.Chat(ctx, ureq)
-			if err == nil && resp == nil {
-				err = &llm.Error{Kind: llm.KindInternal, Status: 500, Message: "the adapter returned neither a response nor an error", Provider: c.dep.Name}
-			}
-			t1 := r.now()
-			took := t1.Sub(t0)
+			took, err := do(ctx, c)
 			upstream += took
 			if err == nil {
 				if c.dep.br.success() {
 					r.log.Info("router: circuit closed", "deployment", c.dep.Name)
 				}
-				c.dep.lat.chat(c.upstream, took, resp.Usage.Completion())
 				call.attempt(c, OutcomeOK, nil, took)
-				r.bill(call, c, resp.Usage)
-				call.Outcome = OutcomeOK
-				call.Latency = t1.Sub(start)
-				call.AddedTime = max(0, call.Latency-upstream)
-				r.record(call)
-				return resp, call, nil
+				return c, upstream, nil
 			}
 			e := r.classify(ctx, c, err)
 			last = e
@@ -66,22 +88,22 @@ func (r *Router) Chat(ctx context.Context, req *llm.Request, who Caller) (*llm.R
 			call.attempt(c, outcome, e, took)
 			act, delay := r.decide(ctx, c, e, n, probe, took)
 			if act == actStop {
-				return nil, call, r.end(call, e, start, upstream, c)
+				return nil, upstream, r.end(call, e, start, upstream, c)
 			}
 			if act == actNext {
 				break
 			}
 			if err := r.sleep(ctx, delay); err != nil {
 				ce := llm.FromTransport(ctx, c.dep.Name, err)
-				return nil, call, r.end(call, ce, start, upstream, c)
+				return nil, upstream, r.end(call, ce, start, upstream, c)
 			}
 			probe = false
 		}
 	}
 	if lastCand == nil {
-		last = noHealthy(req.Model)
+		last = noHealthy(model)
 	}
-	return nil, call, r.end(call, last, start, upstream, lastCand)
+	return nil, upstream, r.end(call, last, start, upstream, lastCand)
 }
 
 func noHealthy(model string) *llm.Error {

@@ -37,76 +37,43 @@ func (r *Router) Stream(ctx context.Context, req *llm.Request, who Caller) (llm.
 		return nil, call, r.end(call, lerr, start, 0, nil)
 	}
 	var (
-		up       *llm.Request
-		upstream time.Duration
-		last     *llm.Error
-		lastCand *candidate
+		up     *llm.Request
+		s      llm.Stream
+		first  llm.Event
+		cancel context.CancelFunc
+		t0, t1 time.Time
 	)
-	for i := range cands {
-		c := &cands[i]
-		ok, probe := c.dep.br.allow(r.now)
-		if !ok {
-			call.attempt(c, OutcomeSkipped, nil, 0)
-			continue
+	c, upstream, err := r.try(ctx, call, req.Model, cands, start, func(ctx context.Context, c *candidate) (time.Duration, error) {
+		var sctx context.Context
+		sctx, cancel = context.WithCancel(ctx)
+		t0 = r.now()
+		var err error
+		s, err = c.dep.Client.Stream(sctx, upstreamRequest(req, c, &up))
+		if err == nil && s == nil {
+			err = &llm.Error{Kind: llm.KindInternal, Status: 500, Message: "the adapter returned neither a stream nor an error", Provider: c.dep.Name}
 		}
-		lastCand = c
-		ureq := upstreamRequest(req, c, &up)
-		for n := 1; ; n++ {
-			sctx, cancel := context.WithCancel(ctx)
-			t0 := r.now()
-			s, err := c.dep.Client.Stream(sctx, ureq)
-			if err == nil && s == nil {
-				err = &llm.Error{Kind: llm.KindInternal, Status: 500, Message: "the adapter returned neither a stream nor an error", Provider: c.dep.Name}
-			}
-			var first llm.Event
-			if err == nil {
-				if first, err = s.Recv(); err != nil {
-					s.Close()
-					if errors.Is(err, io.EOF) {
-						err = &llm.Error{Kind: llm.KindServer, Status: http.StatusBadGateway, Message: emptyStream, Provider: c.dep.Name}
-					}
+		if err == nil {
+			if first, err = s.Recv(); err != nil {
+				s.Close()
+				if errors.Is(err, io.EOF) {
+					err = &llm.Error{Kind: llm.KindServer, Status: http.StatusBadGateway, Message: emptyStream, Provider: c.dep.Name}
 				}
 			}
-			now := r.now()
-			took := now.Sub(t0)
-			upstream += took
-			if err == nil {
-				if c.dep.br.success() {
-					r.log.Info("router: circuit closed", "deployment", c.dep.Name)
-				}
-				call.attempt(c, OutcomeOK, nil, took)
-				call.AddedTime = max(0, now.Sub(start)-upstream)
-				w := &stream{r: r, up: s, cancel: cancel, ctx: ctx, call: call, cand: *c, req: req,
-					start: start, t0: t0, first: first, hasFirst: true}
-				w.observe(first, now)
-				return w, call, nil
-			}
+		}
+		t1 = r.now()
+		if err != nil {
 			cancel()
-			e := r.classify(ctx, c, err)
-			last = e
-			outcome := OutcomeError
-			if e.Kind == llm.KindCancelled {
-				outcome = OutcomeCancelled
-			}
-			call.attempt(c, outcome, e, took)
-			act, delay := r.decide(ctx, c, e, n, probe, took)
-			if act == actStop {
-				return nil, call, r.end(call, e, start, upstream, c)
-			}
-			if act == actNext {
-				break
-			}
-			if err := r.sleep(ctx, delay); err != nil {
-				ce := llm.FromTransport(ctx, c.dep.Name, err)
-				return nil, call, r.end(call, ce, start, upstream, c)
-			}
-			probe = false
 		}
+		return t1.Sub(t0), err
+	})
+	if err != nil {
+		return nil, call, err
 	}
-	if lastCand == nil {
-		last = noHealthy(req.Model)
-	}
-	return nil, call, r.end(call, last, start, upstream, lastCand)
+	call.AddedTime = max(0, t1.Sub(start)-upstream)
+	w := &stream{r: r, up: s, cancel: cancel, ctx: ctx, call: call, cand: *c, req: req,
+		start: start, t0: t0, first: first, hasFirst: true}
+	w.observe(first, t1)
+	return w, call, nil
 }
 
 // stream wraps a deployment's stream: it replays the first event, tracks
