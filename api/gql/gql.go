@@ -47,6 +47,8 @@ type Deps struct {
 	Rules *actors.Rules
 	// Keys manages API keys; nil disables the API key operations.
 	Keys *auth.Keys
+	// LLM routes the LLM operations; nil disables them.
+	LLM LLM
 	// Logger receives internal errors; nil means slog.Default().
 	Logger *slog.Logger
 	// Limits bounds requests; zero fields take DefaultLimits' values.
@@ -142,7 +144,7 @@ func New(d Deps) (*Schema, error) {
 	}
 	l := d.Limits.withDefaults()
 	c := &core{sys: d.System, runner: d.Runner, views: d.Runner.Views(), store: d.Store, feed: d.Feed,
-		rules: d.Rules, keys: d.Keys, log: d.Logger, ryw: l.ReadYourWrites}
+		rules: d.Rules, keys: d.Keys, llm: d.LLM, log: d.Logger, ryw: l.ReadYourWrites}
 	gs, err := graphql.ParseSchema(sdl, &root{c},
 		graphql.MaxDepth(l.MaxDepth),
 		graphql.MaxQueryLength(l.MaxQueryLength),
@@ -208,10 +210,32 @@ func (s *Schema) check(q, opName string, vars map[string]any) (string, *RequestE
 				return "", re
 			}
 			typ = op.typ
+			if typ == "subscription" && !feedOnly(op) {
+				typ = privateSubscription
+			}
 			break
 		}
 	}
 	return typ, nil
+}
+
+// privateSubscription is the operation type check reports for a
+// subscription that does work of its own per subscriber (an LLM stream):
+// it is never shared with identical operations.
+const privateSubscription = "subscription/private"
+
+// feedFields are the subscriptions that only follow the event feed, so
+// that identical operations may share one execution.
+var feedFields = map[string]bool{"workflowEvents": true, "resourceUpdates": true, "events": true, "__typename": true}
+
+// feedOnly reports whether every root field of op follows the feed.
+func feedOnly(op *operation) bool {
+	for _, sel := range op.sel {
+		if sel.name == "" || !feedFields[sel.name] {
+			return false
+		}
+	}
+	return true
 }
 
 func reqErr(code, format string, args ...any) *RequestError {
@@ -249,7 +273,7 @@ func (s *Schema) Exec(ctx context.Context, req Request) *graphql.Response {
 	if re != nil {
 		return &graphql.Response{Errors: re.Errors}
 	}
-	if typ == "subscription" {
+	if typ == "subscription" || typ == privateSubscription {
 		return &graphql.Response{Errors: reqErr(apierr.CodeBadRequest,
 			"subscriptions need a streaming transport (WebSocket or SSE)").Errors}
 	}
@@ -282,7 +306,7 @@ func (s *Schema) Subscribe(ctx context.Context, q, opName string, vars map[strin
 		}
 	}
 	var cancel context.CancelFunc = func() {}
-	if typ != "subscription" {
+	if typ != "subscription" && typ != privateSubscription {
 		ctx, cancel = context.WithTimeout(ctx, s.limits.Timeout)
 	}
 	src, err := s.gs.Subscribe(ctx, q, opName, vars)

@@ -56,7 +56,7 @@ func (s *Schema) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodGet {
 		if typ, re := s.check(req.Query, req.OperationName, req.Variables); re == nil && typ != "query" {
 			w.Header().Set("Allow", "POST")
-			s.fail(w, media, &httpError{http.StatusMethodNotAllowed, apierr.CodeBadRequest, "GET runs queries only; use POST for " + typ + "s"})
+			s.fail(w, media, &httpError{http.StatusMethodNotAllowed, apierr.CodeBadRequest, "GET runs queries only; use POST for " + strings.TrimSuffix(typ, "/private") + "s"})
 			return
 		}
 	}

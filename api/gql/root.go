@@ -22,6 +22,7 @@ type core struct {
 	feed   Feed
 	rules  *actors.Rules
 	keys   *auth.Keys
+	llm    LLM
 	log    *slog.Logger
 	ryw    time.Duration
 }
