@@ -7,6 +7,13 @@ import (
 	"time"
 )
 
+// CheckVirtual reports every problem of a virtual model against the
+// current deployments (strategy, targets, weights) without adding it.
+func (r *Router) CheckVirtual(v VirtualModel) error {
+	_, errs := r.tab.Load().compile(v)
+	return errors.Join(errs...)
+}
+
 // SetVirtual adds or replaces a virtual model. It is checked like the
 // configuration's; calls already routed keep their route.
 func (r *Router) SetVirtual(v VirtualModel) error {

@@ -74,6 +74,15 @@ func TestVirtualUpdates(t *testing.T) {
 	if err != nil || call.Deployment != "b" {
 		t.Fatalf("deployment %q err %v", call.Deployment, err)
 	}
+	if err := s.r.CheckVirtual(VirtualModel{Name: "w", Strategy: StrategyWeighted, Targets: []Target{{Model: "a/m", Weight: 2}}}); err != nil {
+		t.Errorf("CheckVirtual of a good model: %v", err)
+	}
+	if err := s.r.CheckVirtual(VirtualModel{Name: "w", Targets: []Target{{Model: "c/m"}}}); err == nil {
+		t.Error("CheckVirtual of a target pointing nowhere: no error")
+	}
+	if _, _, err := s.r.Chat(context.Background(), userRequest("w", "x"), Caller{}); llm.AsError(err).Kind != llm.KindNotFound {
+		t.Errorf("CheckVirtual added the model: %v", err)
+	}
 	if err := s.r.SetVirtual(VirtualModel{Name: "v", Strategy: "bogus", Targets: []Target{{Model: "zzz"}}}); err == nil ||
 		!strings.Contains(err.Error(), "unknown strategy") || !strings.Contains(err.Error(), `"zzz"`) {
 		t.Errorf("bad update: %v", err)
