@@ -206,6 +206,9 @@ func decodeMessages(raws []json.RawMessage, req *llm.Request) error {
 			return fieldError(path+".role", "unknown role %q (want system, developer, user, assistant or tool)", m.Role)
 		}
 	}
+	if len(req.Messages) == 0 && len(req.System) == 0 {
+		return fieldError("messages", "no message has any content")
+	}
 	return nil
 }
 
@@ -338,6 +341,9 @@ func decodeImage(u *imageURL, path string) (*llm.Image, error) {
 		if b, err = base64.RawStdEncoding.DecodeString(data); err != nil {
 			return nil, fieldError(path+".url", "data URL is not valid base64")
 		}
+	}
+	if len(b) == 0 {
+		return nil, fieldError(path+".url", "data URL holds no data")
 	}
 	img.MediaType, img.Data = mt, b
 	return img, nil

@@ -47,7 +47,7 @@ func (r *jreader) peek() byte {
 
 // end checks that nothing but space follows the value.
 func (r *jreader) end() {
-	if r.peek() != 0 && r.err == nil {
+	if r.ws(); r.i < len(r.b) && r.err == nil {
 		r.fail("data after the value")
 	}
 }
