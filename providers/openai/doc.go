@@ -15,6 +15,8 @@
 //     the model names the deployment, calls go to
 //     /openai/deployments/{model}/chat/completions?api-version={APIVersion}
 //     (default [DefaultAzureAPIVersion]) and the key is sent as "api-key".
+//     Azure's newer v1 API (…/openai/v1) is OpenAI-compatible: use format
+//     "openai" with that base URL and the key in Headers["api-key"].
 //
 // The output limit goes out as "max_completion_tokens" to api.openai.com and
 // Azure, where "max_tokens" is deprecated and refused by reasoning models, and
@@ -62,5 +64,15 @@
 // metadata, service_tier, prediction, web_search_options, verbosity,
 // prompt_cache_key, safety_identifier, and a message's "name". It rejects
 // the legacy functions/function_call parameters, n other than 1 and audio
-// output, each with an error naming the field.
+// output, each with an error naming the field. System and developer
+// messages become [llm.Request.System] wherever they stand; consecutive tool
+// messages become one [llm.RoleTool] message, and each result takes the
+// tool name from the assistant call it answers.
+//
+// Served streams follow OpenAI's shape: the first chunk carries the role,
+// tool calls are numbered from 0 per call, the finish reason comes in its
+// own chunk, and with stream_options.include_usage every chunk carries
+// "usage": null until the final usage chunk with "choices": [] (without it,
+// no chunk has a usage member). Thinking goes out as "reasoning_content";
+// a refusal that was streamed arrives as content.
 package openai
