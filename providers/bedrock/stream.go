@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
 
@@ -57,6 +58,7 @@ type stream struct {
 	next      int
 
 	closeOnce sync.Once
+	closed    atomic.Bool // set by Close, read by Recv
 }
 
 func newStream(ctx context.Context, cancel context.CancelFunc, provider string, body io.ReadCloser, id, model string) *stream {
@@ -70,6 +72,10 @@ func newStream(ctx context.Context, cancel context.CancelFunc, provider string, 
 // Recv returns the next canonical event, io.EOF after the usage event, or
 // the error that ended the stream.
 func (s *stream) Recv() (llm.Event, error) {
+	if s.closed.Load() && !s.done && s.err == nil {
+		s.pending = nil
+		s.err = &llm.Error{Kind: llm.KindCancelled, Status: 499, Message: "bedrock: the stream was closed", Provider: s.provider}
+	}
 	for {
 		if len(s.pending) > 0 {
 			ev := s.pending[0]
@@ -93,6 +99,7 @@ func (s *stream) Recv() (llm.Event, error) {
 
 // Close releases the connection; before the end it cancels the call.
 func (s *stream) Close() error {
+	s.closed.Store(true)
 	s.release()
 	return nil
 }
