@@ -195,3 +195,57 @@ func TestRequestErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestSignatureRoundTrip checks that a response read by the adapter and
+// sent back as history puts every thoughtSignature on the part Gemini
+// signed (unsigned thought summaries are not sent back).
+func TestSignatureRoundTrip(t *testing.T) {
+	tests := []struct {
+		fixture string
+		want    string // the model turn sent back
+	}{
+		{"chat_tool.json", `{"role":"model","parts":[` +
+			`{"thoughtSignature":"c2lnLWNhbGw=","functionCall":{"name":"get_weather","args":{"city":"Paris","unit":"celsius"}}},` +
+			`{"functionCall":{"name":"get_time","args":{"tz":"Europe/Paris"}}}]}`},
+		{"chat_text.json", `{"role":"model","parts":[{"text":"Hello! "},{"text":"How can I help?","thoughtSignature":"c2lnLXRleHQ="}]}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.fixture, func(t *testing.T) {
+			raw, err := os.ReadFile(filepath.Join("testdata", tt.fixture))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var wire response
+			if err := json.Unmarshal(raw, &wire); err != nil {
+				t.Fatal(err)
+			}
+			d := decoder{name: "gem", whole: true}
+			evs, err := d.add(&wire, nil)
+			if err == nil {
+				evs, err = d.finish(evs)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var acc llm.Accumulator
+			for _, ev := range evs {
+				if err := acc.Add(ev); err != nil {
+					t.Fatal(err)
+				}
+			}
+			req := llm.Request{Model: "m", Messages: []llm.Message{user(llm.TextPart("q")), assistant(acc.Response().Parts...)}}
+			body, err := buildRequest(&req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sent request
+			if err := json.Unmarshal(body, &sent); err != nil {
+				t.Fatal(err)
+			}
+			got, _ := json.Marshal(sent.Contents[1])
+			if string(got) != tt.want {
+				t.Errorf("model turn\n got %s\nwant %s", got, tt.want)
+			}
+		})
+	}
+}
