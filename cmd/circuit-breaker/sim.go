@@ -59,11 +59,17 @@ It stops on SIGINT or SIGTERM.
 	// that the shutdown does not wait for them.
 	baseCtx, cancelRequests := context.WithCancel(context.Background())
 	defer cancelRequests()
+	// HTTP/2 without TLS too: AWS's JavaScript SDK speaks it to Bedrock
+	// endpoints given as http:// URLs.
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
 	hs := &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: 10 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return baseCtx },
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		Protocols:         &protocols,
 	}
 	failed := make(chan error, 1)
 	go func() {

@@ -1,16 +1,15 @@
 package sim
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/smithy-go/encoding/httpbinding"
 )
 
 // sigV4Skew is how far a request's signing time may be from the clock.
@@ -18,8 +17,6 @@ const sigV4Skew = 15 * time.Minute
 
 // sigV4Service is the service name Bedrock requests are signed for.
 const sigV4Service = "bedrock"
-
-var signer = v4.NewSigner()
 
 // sigV4Auth is a parsed "AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…,
 // Signature=…" header.
@@ -56,9 +53,12 @@ func parseSigV4(h string) (sigV4Auth, bool) {
 	return a, a.accessKey != "" && len(a.signedHeaders) > 0 && a.signature != ""
 }
 
-// verifySigV4 checks a request's SigV4 signature by signing the same
-// canonical request again (the headers it signed, its path, query and
-// body) with the configured secret and comparing the signatures.
+// verifySigV4 checks a request's SigV4 signature: it builds the canonical
+// request from the headers the client signed, its path, query and body,
+// signs it with the configured secret and compares the signatures. It
+// builds the canonical request itself rather than re-signing with the SDK's
+// signer because clients sign headers that signer cannot reproduce: over
+// HTTP/2 AWS's JavaScript SDK signs ":authority" instead of "host".
 func verifySigV4(r *http.Request, body []byte, cfg *Config, now time.Time) *apiError {
 	a, ok := parseSigV4(r.Header.Get("Authorization"))
 	if !ok {
@@ -74,7 +74,7 @@ func verifySigV4(r *http.Request, body []byte, cfg *Config, now time.Time) *apiE
 			message: "Credential should be scoped to a valid region and to the service '" + sigV4Service + "'."}
 	}
 	amzDate := r.Header.Get("X-Amz-Date")
-	t, err := time.Parse("20060102T150405Z", amzDate)
+	t, err := time.Parse(amzDateFormat, amzDate)
 	if err != nil || !strings.HasPrefix(amzDate, a.date) {
 		return &apiError{status: http.StatusForbidden, code: "IncompleteSignatureException",
 			message: "X-Amz-Date is missing or does not match the credential scope's date."}
@@ -89,28 +89,67 @@ func verifySigV4(r *http.Request, body []byte, cfg *Config, now time.Time) *apiE
 		return &apiError{status: http.StatusBadRequest, code: "XAmzContentSHA256Mismatch",
 			message: "The provided 'x-amz-content-sha256' header does not match what was computed."}
 	}
-	u := *r.URL
-	u.Host = r.Host
-	again := &http.Request{Method: r.Method, URL: &u, Host: r.Host, Header: http.Header{}}
-	creds := aws.Credentials{AccessKeyID: cfg.AWSAccessKeyID, SecretAccessKey: cfg.AWSSecretAccessKey}
-	for _, name := range a.signedHeaders {
-		switch name {
-		case "host":
-		case "content-length":
-			again.ContentLength = int64(len(body))
-		case "x-amz-security-token":
-			creds.SessionToken = r.Header.Get(name)
-		default:
-			again.Header[http.CanonicalHeaderKey(name)] = r.Header.Values(name)
-		}
-	}
-	if err := signer.SignHTTP(context.Background(), creds, again, payloadHash, a.service, a.region, t); err != nil {
-		return &apiError{status: http.StatusInternalServerError, message: "sim: signing: " + err.Error()}
-	}
-	want, ok := parseSigV4(again.Header.Get("Authorization"))
-	if !ok || !hmac.Equal([]byte(want.signature), []byte(a.signature)) {
+	want := sigV4Signature(cfg.AWSSecretAccessKey, a, amzDate, canonicalRequest(r, body, a.signedHeaders, payloadHash))
+	if !hmac.Equal([]byte(want), []byte(a.signature)) {
 		return &apiError{status: http.StatusForbidden, code: "InvalidSignatureException",
 			message: "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."}
 	}
 	return nil
+}
+
+const amzDateFormat = "20060102T150405Z"
+
+// canonicalRequest is SigV4's canonical form of r: method, doubly escaped
+// path, sorted query, the signed headers' trimmed values, their names and
+// the payload hash.
+func canonicalRequest(r *http.Request, body []byte, signed []string, payloadHash string) string {
+	var b strings.Builder
+	b.WriteString(r.Method)
+	b.WriteByte('\n')
+	p := r.URL.EscapedPath()
+	if p == "" {
+		p = "/"
+	}
+	b.WriteString(httpbinding.EscapePath(p, false))
+	b.WriteByte('\n')
+	b.WriteString(strings.ReplaceAll(r.URL.Query().Encode(), "+", "%20"))
+	b.WriteByte('\n')
+	for _, name := range signed {
+		b.WriteString(name)
+		b.WriteByte(':')
+		switch name {
+		case "host", ":authority":
+			b.WriteString(r.Host)
+		case "content-length":
+			b.WriteString(strconv.Itoa(len(body)))
+		default:
+			for i, v := range r.Header.Values(name) {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				b.WriteString(strings.Join(strings.Fields(v), " "))
+			}
+		}
+		b.WriteByte('\n')
+	}
+	b.WriteByte('\n')
+	b.WriteString(strings.Join(signed, ";"))
+	b.WriteByte('\n')
+	b.WriteString(payloadHash)
+	return b.String()
+}
+
+// sigV4Signature signs a canonical request with the key derived from
+// secret for the credential scope of a.
+func sigV4Signature(secret string, a sigV4Auth, amzDate, canonical string) string {
+	mac := func(key []byte, data string) []byte {
+		h := hmac.New(sha256.New, key)
+		h.Write([]byte(data))
+		return h.Sum(nil)
+	}
+	scope := a.date + "/" + a.region + "/" + a.service + "/aws4_request"
+	sum := sha256.Sum256([]byte(canonical))
+	toSign := "AWS4-HMAC-SHA256\n" + amzDate + "\n" + scope + "\n" + hex.EncodeToString(sum[:])
+	key := mac(mac(mac(mac([]byte("AWS4"+secret), a.date), a.region), a.service), "aws4_request")
+	return hex.EncodeToString(mac(key, toSign))
 }
