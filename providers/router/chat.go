@@ -16,7 +16,7 @@ func (r *Router) Chat(ctx context.Context, req *llm.Request, who Caller) (*llm.R
 		req = &llm.Request{}
 	}
 	call := r.newCall(req, who, start, false)
-	cands, lerr := r.plan(r.tab.Load(), req)
+	cands, lerr := r.plan(r.tab.Load(), who.Tenant, req)
 	if lerr != nil {
 		return nil, call, r.end(call, lerr, start, 0, nil)
 	}

@@ -18,7 +18,7 @@ func (r *Router) Embed(ctx context.Context, req *llm.EmbedRequest, who Caller) (
 		req = &llm.EmbedRequest{}
 	}
 	call := &Call{ID: newID(start), Caller: who, RequestedModel: req.Model, StartedAt: start, Route: make([]Attempt, 0, 2)}
-	all, lerr := r.plan(r.tab.Load(), &llm.Request{Model: req.Model})
+	all, lerr := r.plan(r.tab.Load(), who.Tenant, &llm.Request{Model: req.Model})
 	if lerr != nil {
 		return nil, call, r.end(call, lerr, start, 0, nil)
 	}

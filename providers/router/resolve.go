@@ -47,11 +47,14 @@ func (t *table) concrete(name string) ([]candidate, *llm.Error) {
 // resolve lists the candidates for a requested model in the order its
 // virtual model's strategy gives. The result may be shared: callers must not
 // modify it.
-func (r *Router) resolve(t *table, name string, req *llm.Request, est *estimator) ([]candidate, *llm.Error) {
+func (r *Router) resolve(t *table, tenant, name string, req *llm.Request, est *estimator) ([]candidate, *llm.Error) {
 	if name == "" {
 		return nil, llm.Errorf(llm.KindInvalidRequest, "model is required")
 	}
-	v, ok := t.virtual[name]
+	v, ok := r.tenantVirtual(t, tenant, name)
+	if !ok {
+		v, ok = t.virtual[name]
+	}
 	if !ok {
 		return t.concrete(name)
 	}
@@ -101,9 +104,9 @@ func (r *Router) weighted(v *virtual) []candidate {
 
 // plan lists the candidates for a request: the model's, then the caller's
 // fallback models, filtered and ordered by the caller's route options.
-func (r *Router) plan(t *table, req *llm.Request) ([]candidate, *llm.Error) {
+func (r *Router) plan(t *table, tenant string, req *llm.Request) ([]candidate, *llm.Error) {
 	est := &estimator{r: r, req: req, promptTokens: -1}
-	base, err := r.resolve(t, req.Model, req, est)
+	base, err := r.resolve(t, tenant, req.Model, req, est)
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +117,7 @@ func (r *Router) plan(t *table, req *llm.Request) ([]candidate, *llm.Error) {
 	cs := make([]candidate, len(base), len(base)+len(o.FallbackModels))
 	copy(cs, base)
 	for _, fm := range o.FallbackModels {
-		more, err := r.resolve(t, fm, req, est)
+		more, err := r.resolve(t, tenant, fm, req, est)
 		if err != nil {
 			return nil, llm.Errorf(err.Kind, "fallback model: %s", err.Message)
 		}

@@ -16,7 +16,7 @@ import (
 // planOf lists the candidates the router would try, as "deployment/model".
 func planOf(t *testing.T, r *Router, req *llm.Request) []string {
 	t.Helper()
-	cs, err := r.plan(r.tab.Load(), req)
+	cs, err := r.plan(r.tab.Load(), "", req)
 	if err != nil {
 		t.Fatalf("plan: %v", err)
 	}
@@ -130,7 +130,7 @@ func TestCostThresholdPolicyError(t *testing.T) {
 func TestCostEstimateUsesTheOutputLimit(t *testing.T) {
 	s := pricedSetup(t)
 	// No MaxTokens: gpt-4o-mini's output limit (16,384) capped at 4,096.
-	cs, err := s.r.plan(s.r.tab.Load(), withRoute(userRequest("gpt-4o-mini", "12345678"), llm.RouteOptions{CostThreshold: 1}))
+	cs, err := s.r.plan(s.r.tab.Load(), "", withRoute(userRequest("gpt-4o-mini", "12345678"), llm.RouteOptions{CostThreshold: 1}))
 	if err != nil {
 		t.Fatal(err)
 	}

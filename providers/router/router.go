@@ -115,6 +115,15 @@ type Config struct {
 	Sleep  func(ctx context.Context, d time.Duration) error
 	Rand   func() float64
 	Logger *slog.Logger
+	// Tenants holds the tenants' own virtual models, which a tenant's
+	// requests resolve before the configured ones; nil for none.
+	Tenants TenantModels
+}
+
+// TenantModels looks up a tenant's virtual models (a read model of their
+// events). Version changes whenever the definition does.
+type TenantModels interface {
+	VirtualModel(tenant, name string) (v VirtualModel, version int, ok bool)
 }
 
 // Router routes chat calls to deployments. It is safe for concurrent use;
@@ -129,6 +138,8 @@ type Router struct {
 
 	tab atomic.Pointer[table]
 	mu  sync.Mutex // serialises table updates
+	// tenantVMs caches compiled tenant virtual models by tenant and name.
+	tenantVMs sync.Map // string → *tenantVirtual
 }
 
 // New validates cfg, reporting every problem at once, and builds a router.

@@ -221,7 +221,7 @@ func FuzzPlan(f *testing.F) {
 		req := &llm.Request{Model: model, Messages: []llm.Message{{Role: llm.RoleUser, Parts: []llm.Part{llm.TextPart(model + fallback)}}},
 			Route: &llm.RouteOptions{FallbackModels: []string{fallback}, CostThreshold: threshold, LatencyTarget: target,
 				CostOptimization: cost, LatencyPriority: latency}}
-		cs, lerr := r.plan(r.tab.Load(), req)
+		cs, lerr := r.plan(r.tab.Load(), "", req)
 		if lerr != nil {
 			if lerr.Message == "" || lerr.Status == 0 {
 				t.Fatalf("bare error %+v", lerr)

@@ -32,7 +32,7 @@ func (r *Router) Stream(ctx context.Context, req *llm.Request, who Caller) (llm.
 		req = &llm.Request{}
 	}
 	call := r.newCall(req, who, start, true)
-	cands, lerr := r.plan(r.tab.Load(), req)
+	cands, lerr := r.plan(r.tab.Load(), who.Tenant, req)
 	if lerr != nil {
 		return nil, call, r.end(call, lerr, start, 0, nil)
 	}
