@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/circuit-breaker/circuit-breaker/actors"
+	"github.com/circuit-breaker/circuit-breaker/api/gateway"
 	"github.com/circuit-breaker/circuit-breaker/api/gql"
 	"github.com/circuit-breaker/circuit-breaker/auth"
 	"github.com/circuit-breaker/circuit-breaker/events"
@@ -39,6 +40,18 @@ type Deps struct {
 	Keys *auth.Keys
 	// Feed serves subscriptions and event tails; nil means Store.
 	Feed gql.Feed
+	// LLM routes the OpenAI- and Anthropic-compatible /v1 routes and the
+	// GraphQL LLM operations (NewServer only); nil disables them.
+	LLM LLMRouter
+	// LLMTimeout bounds a non-streamed LLM call; 0 means none.
+	LLMTimeout time.Duration
+}
+
+// LLMRouter is the LLM router as the API uses it; *router.Router
+// implements it.
+type LLMRouter interface {
+	gateway.Router
+	gql.LLM
 }
 
 type handler struct {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/graph-gophers/graphql-go"
 
+	"github.com/circuit-breaker/circuit-breaker/api/gateway"
 	"github.com/circuit-breaker/circuit-breaker/api/gql"
 	"github.com/circuit-breaker/circuit-breaker/api/gqlsse"
 	"github.com/circuit-breaker/circuit-breaker/api/gqlws"
@@ -33,7 +34,11 @@ func NewServer(d Deps) (*Server, error) {
 		return nil, errors.New("api: Deps.Auth is required")
 	}
 	rest := New(d)
-	schema, err := gql.New(gql.Deps{System: d.System, Runner: d.Runner, Store: d.Store, Feed: d.Feed, Keys: d.Keys, Logger: d.Logger})
+	gd := gql.Deps{System: d.System, Runner: d.Runner, Store: d.Store, Feed: d.Feed, Keys: d.Keys, Logger: d.Logger}
+	if d.LLM != nil {
+		gd.LLM = d.LLM
+	}
+	schema, err := gql.New(gd)
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
@@ -73,6 +78,16 @@ func NewServer(d Deps) (*Server, error) {
 		graphqlRoute.ServeHTTP(w, r)
 	})
 	mux.Handle("/graphql/assets/", ide) // static, public
+	if d.LLM != nil {
+		// The LLM routes authenticate themselves, to answer in the
+		// caller's API format (OpenAI or Anthropic).
+		who := d.Auth.Authenticate
+		if d.Auth.Mode() == auth.ModeOff {
+			who = func(_ context.Context, r *http.Request) (auth.Principal, error) { return headerPrincipal(r) }
+		}
+		mux.Handle("/v1/", gateway.New(gateway.Deps{Router: d.LLM, Logger: d.Logger, Timeout: d.LLMTimeout,
+			Authenticate: func(r *http.Request) (auth.Principal, error) { return who(r.Context(), r) }}))
+	}
 	mux.Handle("/", protect(rest))
 	return &Server{handler: mux, ws: ws, sse: sse}, nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/circuit-breaker/circuit-breaker/config"
 	"github.com/circuit-breaker/circuit-breaker/events/feed"
 	"github.com/circuit-breaker/circuit-breaker/projections"
+	"github.com/circuit-breaker/circuit-breaker/providers/journal"
 )
 
 // shutdownTimeout bounds the graceful shutdown of the HTTP server and the
@@ -136,8 +137,26 @@ func (s *server) run(ctx context.Context) (err error) {
 			failed <- fmt.Errorf("event feed: %w", err)
 		}
 	})
+	// The LLM router: every call's event goes through the journal, which
+	// appends off the response path and is drained after the HTTP server.
+	calls := journal.New(store, journal.Options{Logger: log.With("component", "journal")})
+	wg.Go(func() { _ = calls.Run(runCtx) })
+	defer func() {
+		jctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		if err := calls.Close(jctx); err != nil {
+			log.Error("llm calls not journaled at shutdown", "err", err, "stats", calls.Stats())
+		}
+	}()
+	llmRouter, err := newRouter(s.cfg.LLM, os.Getenv, calls, tenantModels{runner.Views()}, log.With("component", "router"))
+	if err != nil {
+		stopActors(sys, log)
+		return fmt.Errorf("llm router: %w", err)
+	}
+	logDeployments(log, llmRouter)
 	apiSrv, err := api.NewServer(api.Deps{System: sys, Runner: runner, Store: store, Feed: hub,
-		Auth: authn, Keys: keys, Logger: log.With("component", "api")})
+		Auth: authn, Keys: keys, Logger: log.With("component", "api"),
+		LLM: llmRouter, LLMTimeout: time.Duration(s.cfg.LLM.RequestTimeoutSeconds) * time.Second})
 	if err != nil {
 		stopActors(sys, log)
 		return err
