@@ -54,6 +54,13 @@ func TestBedrockConverse(t *testing.T) {
 	if s.Requests()[0].Model != bedModel {
 		t.Errorf("logged model %q", s.Requests()[0].Model)
 	}
+	// An inference-profile ARN as model id: its slash is escaped.
+	arn := "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-3-5-sonnet-20240620-v1:0"
+	s.Script(arn, Step{Text: "via profile"})
+	res, b = do(t, "POST", url+"/model/"+strings.NewReplacer(":", "%3A", "/", "%2F").Replace(arn)+"/converse", bedBody, "Authorization", "Bearer key")
+	if res.StatusCode != 200 || path(decode(t, b), "output", "message", "content", 0, "text") != "via profile" {
+		t.Errorf("ARN model id: %d %s", res.StatusCode, b)
+	}
 }
 
 // frames decodes an event stream, checking every CRC.

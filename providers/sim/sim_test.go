@@ -8,7 +8,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -307,5 +309,44 @@ func TestHelpers(t *testing.T) {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestConcurrentStepsServedOnce(t *testing.T) {
+	s, url := start(t, Config{})
+	const n = 40
+	for i := range n {
+		s.Script("*", Step{Text: "step " + strconv.Itoa(i)})
+	}
+	got := make(chan string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			var text string
+			if i%2 == 0 {
+				_, b := do(t, "POST", url+"/v1/chat/completions", `{"model":"m`+strconv.Itoa(i)+`","stream":true,"messages":`+userHello+`}`, "Authorization", bearerK)
+				chunks, _ := oaiChunks(t, b)
+				for _, c := range chunks {
+					s, _ := path(c, "choices", 0, "delta", "content").(string)
+					text += s
+				}
+			} else {
+				_, b := do(t, "POST", url+"/v1/messages", `{"model":"c","max_tokens":5,"messages":`+userHello+`}`, antHeaders...)
+				text, _ = path(decode(t, b), "content", 0, "text").(string)
+			}
+			got <- text
+		})
+	}
+	wg.Wait()
+	close(got)
+	seen := map[string]bool{}
+	for text := range got {
+		if seen[text] || !strings.HasPrefix(text, "step ") {
+			t.Errorf("reply %q repeated or not scripted", text)
+		}
+		seen[text] = true
+	}
+	if len(seen) != n || s.Pending("*") != 0 || len(s.Requests()) != n {
+		t.Errorf("%d distinct replies, %d pending, %d logged", len(seen), s.Pending("*"), len(s.Requests()))
 	}
 }
