@@ -59,7 +59,8 @@
 // messageStart → EventStart; contentBlockStart (toolUse) → EventToolCall;
 // contentBlockDelta text / toolUse.input / reasoningContent → EventText /
 // EventToolArgs / EventThinking; messageStop → EventStop; metadata →
-// EventUsage, after which Recv returns io.EOF. Bedrock's contentBlockIndex
+// EventUsage, after which Recv returns io.EOF (a metadata frame that comes
+// before messageStop is held until it). Bedrock's contentBlockIndex
 // is mapped to canonical part indices in order of first appearance.
 // Exception frames (":message-type: exception") become *llm.Error:
 // throttlingException → rate_limit, serviceUnavailableException →

@@ -56,6 +56,7 @@ type stream struct {
 	pending   []llm.Event
 	parts     map[blockKey]int
 	next      int
+	usage     *llm.Usage // from the metadata event
 
 	closeOnce sync.Once
 	closed    atomic.Bool // set by Close, read by Recv
@@ -281,17 +282,24 @@ func (s *stream) event(typ string, payload []byte) error {
 		s.start()
 		s.stopped = true
 		s.pending = append(s.pending, llm.Event{Type: llm.EventStop, StopReason: stopReason(ev.StopReason)})
+		if s.usage != nil { // metadata came early: the stream is complete
+			s.pending = append(s.pending, llm.Event{Type: llm.EventUsage, Usage: s.usage})
+			s.done = true
+		}
 	case "metadata":
 		var ev metadataEvent
 		if err := s.decode(typ, payload, &ev); err != nil {
 			return err
 		}
-		if !s.stopped {
-			return s.fail(llm.KindServer, "", "metadata before messageStop")
+		if s.usage != nil {
+			return s.fail(llm.KindServer, "", "second metadata event")
 		}
 		u := ev.Usage.canonical()
-		s.pending = append(s.pending, llm.Event{Type: llm.EventUsage, Usage: &u})
-		s.done = true
+		s.usage = &u
+		if s.stopped {
+			s.pending = append(s.pending, llm.Event{Type: llm.EventUsage, Usage: s.usage})
+			s.done = true
+		}
 	}
 	return nil
 }

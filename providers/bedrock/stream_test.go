@@ -179,3 +179,22 @@ func TestStreamDeadline(t *testing.T) {
 		t.Errorf("got %+v, want timeout", e)
 	}
 }
+
+func TestStreamMetadataBeforeStop(t *testing.T) {
+	text := fixtureFrames(t, "stream_text.jsonl")
+	c := newTestClient(t, streamHandler(text[0], text[1], text[2], text[3], text[5], text[4]))
+	s, err := c.Stream(context.Background(), hiRequest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, evs, err := collect(t, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Text() != "Hello, world" || got.Usage != (llm.Usage{Input: 10, Output: 4}) || got.StopReason != llm.StopEnd {
+		t.Errorf("got %+v", got)
+	}
+	if evs[len(evs)-1].Type != llm.EventUsage || evs[len(evs)-2].Type != llm.EventStop {
+		t.Errorf("stream does not end with stop then usage: %+v", evs[len(evs)-2:])
+	}
+}
