@@ -203,6 +203,15 @@ func TestLLMAnthropicSDK(t *testing.T) {
 		})
 	}
 
+	t.Run("error mid-stream is the SDK's APIError", func(t *testing.T) {
+		s.sim.Script(gptModel, sim.Step{Text: "one two three four", ErrorAfterTokens: 2, Status: http.StatusInternalServerError,
+			ErrorMessage: "the upstream broke mid-stream"})
+		e := run(t, "stream", msgBody(gptModel, "Count.", nil)).thrown(t)
+		if e.Class != "APIError" || !strings.Contains(e.Message, "the upstream broke mid-stream") {
+			t.Fatalf("SDK error = %s %d %q, want an APIError from the stream's error event with the upstream's message", e.Class, e.Status, e.Message)
+		}
+	})
+
 	t.Run("tool use, JSON, Gemini upstream", func(t *testing.T) {
 		calls := slices.Clone(parallelCalls)
 		s.sim.Script(geminiModel, sim.Step{ToolCalls: calls})

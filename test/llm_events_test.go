@@ -33,13 +33,15 @@ func TestLLMEventsAndCost(t *testing.T) {
 		requested, provider, deployment, model string
 		stream                                 bool
 		input, cacheRead, cacheWrite, output   int
+		reasoning                              int
 		cost                                   float64 // when priced
 		priced                                 bool
 	}
 	wants := map[string]want{} // by call id
-	callOK := func(t *testing.T, path string, body any) httpResult {
+	var attributed string      // the call made for a user and project
+	callOK := func(t *testing.T, path string, body any, headers ...string) httpResult {
 		t.Helper()
-		r := s.do(t, http.MethodPost, path, body, who...)
+		r := s.do(t, http.MethodPost, path, body, append(headers, who...)...)
 		if r.Status != http.StatusOK || r.Header.Get("X-Circuit-Breaker-Call-Id") == "" {
 			t.Fatalf("POST %s: %d %s (call id %q)", path, r.Status, r.Body, r.Header.Get("X-Circuit-Breaker-Call-Id"))
 		}
@@ -50,8 +52,10 @@ func TestLLMEventsAndCost(t *testing.T) {
 	t.Run("JSON, Anthropic upstream, cached tokens", func(t *testing.T) {
 		u := llm.Usage{Input: 1000, CacheRead: 2000, CacheWrite: 300, Output: 500}
 		s.sim.Script(claudeModel, sim.Step{Text: "priced", Usage: &u})
-		r := callOK(t, "/v1/chat/completions", chatBody(claudeModel, "What does this cost?", nil))
-		w := want{claudeModel, "anthropic", "claude", claudeModel, false, 1000, 2000, 300, 500,
+		r := callOK(t, "/v1/chat/completions", chatBody(claudeModel, "What does this cost?", nil),
+			"X-Circuit-Breaker-User", "grace", "X-Circuit-Breaker-Project", "cobol")
+		attributed = r.Header.Get("X-Circuit-Breaker-Call-Id")
+		w := want{claudeModel, "anthropic", "claude", claudeModel, false, 1000, 2000, 300, 500, 0,
 			claudePrice.cost(t, 1000, 2000, 300, 500), true}
 		wants[r.Header.Get("X-Circuit-Breaker-Call-Id")] = w
 		h := r.Header.Get("X-Circuit-Breaker-Cost-Usd")
@@ -60,9 +64,9 @@ func TestLLMEventsAndCost(t *testing.T) {
 		}
 	})
 
-	t.Run("stream, Gemini upstream", func(t *testing.T) {
-		u := llm.Usage{Input: 200, CacheRead: 100, Output: 50}
-		s.sim.Script(geminiModel, sim.Step{Text: "a streamed and priced answer", Usage: &u})
+	t.Run("stream, Gemini upstream, thinking tokens", func(t *testing.T) {
+		u := llm.Usage{Input: 200, CacheRead: 100, Output: 50, Reasoning: 30}
+		s.sim.Script(geminiModel, sim.Step{Text: "a streamed and priced answer", Thinking: "let me think", Usage: &u})
 		st := s.stream(t, "/v1/chat/completions", chatBody(geminiModel, "Stream it.", map[string]any{"stream": true}), who...)
 		evs := st.all(t)
 		if st.Status != http.StatusOK || len(evs) == 0 || evs[len(evs)-1].Data != "[DONE]" {
@@ -71,8 +75,9 @@ func TestLLMEventsAndCost(t *testing.T) {
 		if h := st.Header.Get("X-Circuit-Breaker-Cost-Usd"); h != "" {
 			t.Fatalf("a stream's headers cannot know its cost, got %q", h)
 		}
-		wants[st.Header.Get("X-Circuit-Breaker-Call-Id")] = want{geminiModel, "google", "gemini", geminiModel, true, 200, 100, 0, 50,
-			priceOf(t, "google", geminiModel).cost(t, 200, 100, 0, 50), true}
+		gp := priceOf(t, "google", geminiModel)
+		wants[st.Header.Get("X-Circuit-Breaker-Call-Id")] = want{geminiModel, "google", "gemini", geminiModel, true, 200, 100, 0, 50, 30,
+			gp.cost(t, 200, 100, 0, 50) + gp.reasoningCost(30), true}
 	})
 
 	t.Run("Anthropic API, Bedrock upstream with a model map", func(t *testing.T) {
@@ -80,7 +85,7 @@ func TestLLMEventsAndCost(t *testing.T) {
 		s.sim.Script(bedrockUp, sim.Step{Text: "from bedrock", Usage: &u})
 		r := callOK(t, "/v1/messages", map[string]any{"model": bedrockModel, "max_tokens": 64,
 			"messages": []map[string]any{{"role": "user", "content": "hi"}}})
-		wants[r.Header.Get("X-Circuit-Breaker-Call-Id")] = want{bedrockModel, "amazon-bedrock", "bedrock", bedrockUp, false, 300, 0, 0, 40,
+		wants[r.Header.Get("X-Circuit-Breaker-Call-Id")] = want{bedrockModel, "amazon-bedrock", "bedrock", bedrockUp, false, 300, 0, 0, 40, 0,
 			priceOf(t, "amazon-bedrock", bedrockUp).cost(t, 300, 0, 0, 40), true}
 	})
 
@@ -95,7 +100,7 @@ func TestLLMEventsAndCost(t *testing.T) {
 			t.Fatalf("embeddings answer %s", r.Body)
 		}
 		n := out.Usage.PromptTokens
-		wants[r.Header.Get("X-Circuit-Breaker-Call-Id")] = want{embedModel, "openai", "oai", embedModel, false, n, 0, 0, 0,
+		wants[r.Header.Get("X-Circuit-Breaker-Call-Id")] = want{embedModel, "openai", "oai", embedModel, false, n, 0, 0, 0, 0,
 			priceOf(t, "openai", embedModel).cost(t, n, 0, 0, 0), true}
 	})
 
@@ -106,7 +111,7 @@ func TestLLMEventsAndCost(t *testing.T) {
 		if h := r.Header.Get("X-Circuit-Breaker-Cost-Usd"); h != "unpriced" {
 			t.Fatalf("cost header %q, want unpriced", h)
 		}
-		wants[r.Header.Get("X-Circuit-Breaker-Call-Id")] = want{customModel, "", "custom", customModel, false, 10, 0, 0, 5, 0, false}
+		wants[r.Header.Get("X-Circuit-Breaker-Call-Id")] = want{customModel, "", "custom", customModel, false, 10, 0, 0, 5, 0, 0, false}
 	})
 
 	var cancelled string
@@ -156,13 +161,19 @@ func TestLLMEventsAndCost(t *testing.T) {
 				c.Model != w.model || c.Stream != w.stream || c.Outcome != "ok" {
 				t.Errorf("call %s = %+v, want %+v", id, c, w)
 			}
-			if tk := c.Tokens; tk.Input != w.input || tk.CacheRead != w.cacheRead || tk.CacheWrite != w.cacheWrite || tk.Output != w.output || c.Estimated {
-				t.Errorf("call %s (%s) tokens = %+v (estimated %v), want input %d, cache read %d, cache write %d, output %d",
-					id, w.requested, tk, c.Estimated, w.input, w.cacheRead, w.cacheWrite, w.output)
+			if tk := c.Tokens; tk.Input != w.input || tk.CacheRead != w.cacheRead || tk.CacheWrite != w.cacheWrite || tk.Output != w.output || tk.Reasoning != w.reasoning || c.Estimated {
+				t.Errorf("call %s (%s) tokens = %+v (estimated %v), want input %d, cache read %d, cache write %d, output %d, reasoning %d",
+					id, w.requested, tk, c.Estimated, w.input, w.cacheRead, w.cacheWrite, w.output, w.reasoning)
 			}
 			if c.Priced != w.priced || (w.priced && !sameUSD(c.CostUSD, w.cost)) || (!w.priced && c.CostUSD != 0) {
 				t.Errorf("call %s (%s): cost %v priced %v, want %v priced %v", id, w.requested, c.CostUSD, c.Priced, w.cost, w.priced)
 			}
+		}
+	})
+
+	t.Run("user and project from the headers", func(t *testing.T) {
+		if c := calls[attributed]; c.User != "grace" || c.Project != "cobol" {
+			t.Fatalf("call %s recorded for user %q project %q, want grace and cobol", attributed, c.User, c.Project)
 		}
 	})
 

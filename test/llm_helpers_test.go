@@ -592,6 +592,7 @@ type catalogPrice struct {
 	Output     float64  `json:"output"`
 	CacheRead  *float64 `json:"cache_read"`
 	CacheWrite *float64 `json:"cache_write"`
+	Reasoning  *float64 `json:"reasoning"`
 }
 
 var (
@@ -648,6 +649,15 @@ func (p catalogPrice) cost(t *testing.T, input, cacheRead, cacheWrite, output in
 		usd += float64(cacheWrite) * *p.CacheWrite
 	}
 	return usd / 1e6
+}
+
+// reasoningCost is what reasoning tokens cost at p: the reasoning price,
+// else the output price (reasoning is output).
+func (p catalogPrice) reasoningCost(tokens int) float64 {
+	if p.Reasoning != nil {
+		return float64(tokens) * *p.Reasoning / 1e6
+	}
+	return float64(tokens) * p.Output / 1e6
 }
 
 // sameUSD reports whether two costs agree to float noise.

@@ -240,6 +240,15 @@ func TestLLMOpenAISDK(t *testing.T) {
 		}
 	})
 
+	t.Run("error mid-stream is the SDK's APIError", func(t *testing.T) {
+		s.sim.Script(geminiModel, sim.Step{Text: "one two three four", ErrorAfterTokens: 2, Status: http.StatusInternalServerError,
+			ErrorMessage: "the upstream broke mid-stream"})
+		e := run(t, "stream", chatBody(geminiModel, "Count.", nil)).thrown(t)
+		if e.Class != "APIError" || !strings.Contains(e.Message, "the upstream broke mid-stream") {
+			t.Fatalf("SDK error = %s %d %q, want an APIError from the stream's error chunk with the upstream's message", e.Class, e.Status, e.Message)
+		}
+	})
+
 	t.Run("parallel tool calls", func(t *testing.T) {
 		tests := []struct {
 			name     string
