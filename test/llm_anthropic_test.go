@@ -123,9 +123,10 @@ func TestLLMAnthropicSDK(t *testing.T) {
 		model    string // as the client asks
 		upstream string // as the simulator sees it
 		format   string
+		auth     string // the Authorization header the upstream gets
 	}{
-		{"OpenAI upstream", gptModel, gptModel, "openai"},
-		{"Bedrock upstream", bedrockModel, bedrockUp, "bedrock"},
+		{"OpenAI upstream", gptModel, gptModel, "openai", "Bearer sim-openai-key"},
+		{"Bedrock upstream", bedrockModel, bedrockUp, "bedrock", "Bearer sim-bedrock-bearer"},
 	}
 
 	for _, up := range upstreams {
@@ -150,7 +151,7 @@ func TestLLMAnthropicSDK(t *testing.T) {
 				t.Fatalf("route headers = %v", out.Headers)
 			}
 			reqs := s.simRequests(up.upstream)[before:]
-			if len(reqs) != 1 || reqs[0].Format != up.format || reqs[0].Stream {
+			if len(reqs) != 1 || reqs[0].Format != up.format || reqs[0].Stream || reqs[0].Header.Get("Authorization") != up.auth {
 				t.Fatalf("upstream requests = %+v", reqs)
 			}
 			if !strings.Contains(string(reqs[0].Body), "You are terse.") {
