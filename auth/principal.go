@@ -1,6 +1,9 @@
 package auth
 
-import "context"
+import (
+	"context"
+	"strings"
+)
 
 // DefaultTenant is the tenant every request runs as when authentication is
 // off (the loopback default), and the tenant of the bootstrap admin.
@@ -37,6 +40,15 @@ type Principal struct {
 // optional and no credentials were given.
 func Anonymous() Principal {
 	return Principal{Tenant: DefaultTenant, Subject: "anonymous", Method: MethodAnonymous}
+}
+
+// KeyID is the id of the API key p authenticated with ("" for other
+// methods): what usage and budgets are recorded against.
+func (p Principal) KeyID() string {
+	if p.Method != MethodAPIKey {
+		return ""
+	}
+	return strings.TrimPrefix(p.Subject, "apikey:")
 }
 
 // CanManageKeys reports whether p may create, revoke and list the API keys

@@ -7,15 +7,16 @@ import (
 
 // Stream name prefixes of the LLM router.
 const (
-	// LLMCallStreamPrefix prefixes a tenant's stream of LLM calls.
-	LLMCallStreamPrefix = "llmcalls-"
+	// LLMStreamPrefix prefixes a tenant's stream of LLM calls.
+	LLMStreamPrefix = "llm-"
 	// VirtualModelStreamPrefix prefixes the stream of a tenant's virtual
 	// model.
 	VirtualModelStreamPrefix = "virtualmodel-"
 )
 
-// LLMCallStream names the stream that holds every LLM call of a tenant.
-func LLMCallStream(tenant string) string { return LLMCallStreamPrefix + Scope(tenant) }
+// LLMCallStream names the stream that holds every LLM call of a tenant:
+// "llm-<scope>:calls", which the tenant reads as "llm-calls".
+func LLMCallStream(tenant string) string { return LLMStreamPrefix + Scoped(tenant, "calls") }
 
 // VirtualModelStream names the stream of a tenant's virtual model.
 func VirtualModelStream(tenant, name string) string {

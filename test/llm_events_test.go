@@ -18,7 +18,7 @@ import (
 // TestLLMEventsAndCost checks the ledger: every call through the binary —
 // JSON and streamed, OpenAI and Anthropic API, chat and embeddings, priced,
 // unpriced and cancelled — appends exactly one LlmCallCompleted to the
-// tenant's llmcalls stream, with the provider, model, tokens by kind and a
+// tenant's llm-calls stream, with the provider, model, tokens by kind and a
 // cost equal to the tokens at the catalogue's prices (read here from
 // providers/catalog/models-dev.json). An unpriced model is recorded as
 // priced=false, never as a $0 priced call; a stream the client cancels is
@@ -26,7 +26,7 @@ import (
 func TestLLMEventsAndCost(t *testing.T) {
 	s := startLLM(t, "")
 	const tenant = "ledger"
-	stream := "llmcalls-" + tenant
+	stream := callStream(tenant)
 	who := []string{"X-Tenant", tenant}
 
 	type want struct {
@@ -189,21 +189,18 @@ func TestLLMEventsAndCost(t *testing.T) {
 	})
 
 	t.Run("the stream reads back by name", func(t *testing.T) {
-		// Remove this skip once fixed: events.TenantStream scopes the name
-		// "llmcalls-<tenant>" to "llmcalls-<tenant>:<tenant>", a stream that
-		// does not exist, so neither read finds the tenant's calls.
-		t.Skip("product bug: events(stream: \"llmcalls-<tenant>\") and GET /api/v1/events?stream=llmcalls-<tenant> return nothing")
+		// The tenant names its stream without its scope: "llm-calls".
 		var out struct {
 			Events []loggedEvent `json:"events"`
 		}
-		s.gqlAs(t, tenant, `query($s: String) { events(stream: $s, limit: 1000) { position stream type data } }`, map[string]any{"s": stream}, &out)
+		s.gqlAs(t, tenant, `query($s: String) { events(stream: $s, limit: 1000) { position stream type data } }`, map[string]any{"s": "llm-calls"}, &out)
 		got := map[string]bool{}
 		for _, e := range out.Events {
 			var c llmCall
 			_ = json.Unmarshal(e.Data, &c)
 			got[c.CallID] = true
 		}
-		r := s.do(t, http.MethodGet, "/api/v1/events?stream="+stream, nil, who...)
+		r := s.do(t, http.MethodGet, "/api/v1/events?stream=llm-calls", nil, who...)
 		rest := map[string]bool{}
 		sc := bufio.NewScanner(bytes.NewReader(r.Body))
 		for sc.Scan() {

@@ -131,7 +131,7 @@ func TestLLMGraphQL(t *testing.T) {
 		if len(c.Route) != 1 || c.Route[0].Deployment != "claude" || c.Route[0].Model != claudeModel || c.Route[0].Outcome != "ok" {
 			t.Fatalf("route = %+v", c.Route)
 		}
-		rec := s.waitCalls(t, tenant, "llmcalls-"+tenant, c.ID)[c.ID]
+		rec := s.waitCalls(t, tenant, callStream(tenant), c.ID)[c.ID]
 		if rec.User != "ada" || rec.Project != "apollo" || !rec.Priced || !sameUSD(rec.CostUSD, cost) || rec.Tokens.CacheRead != 30 {
 			t.Fatalf("recorded call = %+v", rec)
 		}
@@ -177,7 +177,7 @@ func TestLLMGraphQL(t *testing.T) {
 			t.Fatalf("last chunk = %+v, want DONE with the call id, google, %s and cost %v", done, geminiModel, cost)
 		}
 		id := str(done.CallID)
-		rec := s.waitCalls(t, "default", "llmcalls-default", id)[id]
+		rec := s.waitCalls(t, "default", callStream("default"), id)[id]
 		if !rec.Stream || rec.Outcome != "ok" || rec.Tokens.Input != 40 || rec.Tokens.Output != 9 {
 			t.Fatalf("recorded call = %+v", rec)
 		}

@@ -223,3 +223,7 @@ func (p catalogPrice) reasoningCost(tokens int) float64 {
 func sameUSD(a, b float64) bool {
 	return math.Abs(a-b) <= 1e-12+1e-9*math.Max(math.Abs(a), math.Abs(b))
 }
+
+// callStream is the stored name of a tenant's stream of LLM calls, as the
+// events query shows it; the tenant itself reads it as "llm-calls".
+func callStream(tenant string) string { return "llm-" + tenant + ":calls" }

@@ -83,7 +83,7 @@ func TestLLMRouting(t *testing.T) {
 		}
 		id := h.Get("X-Circuit-Breaker-Call-Id")
 		callIDs = append(callIDs, id)
-		call := s.waitCalls(t, tenant, "llmcalls-"+tenant, id)[id]
+		call := s.waitCalls(t, tenant, callStream(tenant), id)[id]
 		if call.Outcome != "ok" || call.RequestedModel != resilientName || call.Deployment != "oai" || len(call.Route) != 3 ||
 			call.Route[0].Deployment != "claude" || call.Route[0].Outcome != "error" || call.Route[0].Status != 500 ||
 			call.Route[1].Deployment != "claude" || call.Route[1].Outcome != "error" ||
@@ -162,14 +162,14 @@ func TestLLMRouting(t *testing.T) {
 		}
 		id := st.Header.Get("X-Circuit-Breaker-Call-Id")
 		callIDs = append(callIDs, id)
-		call := s.waitCalls(t, tenant, "llmcalls-"+tenant, id)[id]
+		call := s.waitCalls(t, tenant, callStream(tenant), id)[id]
 		if call.Outcome != "error" || !call.Stream || call.Deployment != "claude" || len(call.Route) != 1 || call.Tokens.Output == 0 {
 			t.Fatalf("recorded call = %+v; want one attempt on claude, an error, the streamed tokens", call)
 		}
 	})
 
 	// Every call above is recorded once.
-	calls := s.waitCalls(t, tenant, "llmcalls-"+tenant, callIDs...)
+	calls := s.waitCalls(t, tenant, callStream(tenant), callIDs...)
 	if len(calls) != len(callIDs) {
 		t.Fatalf("%d calls recorded, want %d: %+v", len(calls), len(callIDs), calls)
 	}

@@ -13,7 +13,7 @@ import (
 
 // TestLLMTenantIsolation runs the router with authentication required and
 // real API keys of two tenants, given to the official SDKs as their API
-// keys: each tenant's calls are recorded in its own llmcalls stream with
+// keys: each tenant's calls are recorded in its own llm-calls stream with
 // its key id, and globex sees none of acme's LlmCallCompleted events — not
 // in the audit log, not over REST, not by subscription. A call without a
 // valid key is refused before any upstream request.
@@ -68,16 +68,16 @@ func TestLLMTenantIsolation(t *testing.T) {
 	})
 
 	t.Run("each tenant's calls in its own stream, with its key", func(t *testing.T) {
-		calls := s.waitCalls(t, acme.Secret, "llmcalls-acme", acmeCalls...)
+		calls := s.waitCalls(t, acme.Secret, callStream("acme"), acmeCalls...)
 		if len(calls) != len(acmeCalls) {
-			t.Fatalf("llmcalls-acme holds %d calls, want %d", len(calls), len(acmeCalls))
+			t.Fatalf("llm-acme:calls holds %d calls, want %d", len(calls), len(acmeCalls))
 		}
 		for _, id := range acmeCalls {
 			if c := calls[id]; c.Tenant != "acme" || keyOf(c) != acme.ID || c.Outcome != "ok" {
 				t.Fatalf("acme's call %s = %+v (key %s)", id, c, acme.ID)
 			}
 		}
-		g := s.waitCalls(t, globex.Secret, "llmcalls-globex", globexCall)
+		g := s.waitCalls(t, globex.Secret, callStream("globex"), globexCall)
 		if c := g[globexCall]; len(g) != 1 || c.Tenant != "globex" || keyOf(c) != globex.ID || c.Deployment != "gemini" {
 			t.Fatalf("globex's calls = %+v (key %s)", g, globex.ID)
 		}
@@ -90,7 +90,7 @@ func TestLLMTenantIsolation(t *testing.T) {
 				t.Fatalf("%s shows globex acme's call %s", where, id)
 			}
 		}
-		if strings.Contains(text, "llmcalls-acme") || strings.Contains(text, acmeSecretWords) || strings.Contains(text, acme.ID) {
+		if strings.Contains(text, "llm-acme:") || strings.Contains(text, acmeSecretWords) || strings.Contains(text, acme.ID) {
 			t.Fatalf("%s shows globex something of acme's: %s", where, text)
 		}
 	}
@@ -101,7 +101,7 @@ func TestLLMTenantIsolation(t *testing.T) {
 			t.Fatalf("events: %d %s", r.Status, r.Body)
 		}
 		leaks(t, "the events query", string(r.Body))
-		for _, q := range []string{`{ events(stream: "llmcalls-acme") { data } }`, `{ events(stream: "llmcalls-acme:acme") { data } }`} {
+		for _, q := range []string{`{ events(stream: "llm-acme:calls") { data } }`, `{ events(stream: "llm-calls") { data } }`} {
 			r := s.gqlAs(t, globex.Secret, q, nil, nil)
 			leaks(t, q, string(r.Body))
 		}
@@ -128,7 +128,7 @@ func TestLLMTenantIsolation(t *testing.T) {
 		// From position 1, the first LLM call globex's subscription yields
 		// is its own, although acme's came first.
 		c := runNode(t, subscribeOpts{Transport: "ws", URL: s.wsURL(), Token: globex.Secret,
-			Query: `subscription { events(from: 1, streamPrefix: "llmcalls-") { stream type data } }`, Count: 1})
+			Query: `subscription { events(from: 1, streamPrefix: "llm-") { stream type data } }`, Count: 1})
 		l := c.next(t)
 		leaks(t, "the events subscription", l.raw)
 		if l.Next == nil || !strings.Contains(l.raw, globexCall) {

@@ -104,11 +104,17 @@ func (g *gateway) caller(w http.ResponseWriter, r *http.Request, f format) (rout
 		g.fail(w, r, f, e)
 		return router.Caller{}, false
 	}
-	c := router.Caller{Tenant: p.Tenant, User: r.Header.Get(HeaderUser), Project: r.Header.Get(HeaderProject)}
-	if p.Method == auth.MethodAPIKey || p.Method == auth.MethodJWT {
-		c.KeyID = p.Subject
+	return Caller(p, r.Header.Get(HeaderUser), r.Header.Get(HeaderProject)), true
+}
+
+// Caller is who an LLM call of principal p is recorded for: its tenant, its
+// API key, and the end user and project the request names (a JWT's subject
+// is the user when the request names none).
+func Caller(p auth.Principal, user, project string) router.Caller {
+	if user == "" && p.Method == auth.MethodJWT {
+		user = p.Subject
 	}
-	return c, true
+	return router.Caller{Tenant: p.Tenant, KeyID: p.KeyID(), User: user, Project: project}
 }
 
 // body reads the request body, bounded by MaxBody.

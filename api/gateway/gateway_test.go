@@ -262,7 +262,9 @@ func TestErrorsInTheCallersFormat(t *testing.T) {
 		{"bad key, Anthropic shape", "/v1/messages", `{}`, []string{"Authorization", "Bearer bad"}, 401,
 			func(m map[string]any) bool { return m["error"].(map[string]any)["type"] == "authentication_error" }},
 		{"empty body", "/v1/chat/completions", ``, nil, 400,
-			func(m map[string]any) bool { return strings.Contains(m["error"].(map[string]any)["message"].(string), "empty") }},
+			func(m map[string]any) bool {
+				return strings.Contains(m["error"].(map[string]any)["message"].(string), "empty")
+			}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

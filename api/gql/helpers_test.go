@@ -23,6 +23,7 @@ type env struct {
 	srv    *httptest.Server
 	sys    *actors.System
 	store  *natsjs.Store
+	views  *projections.Views
 }
 
 // newEnv starts a real embedded store, the actors, the projections and the
@@ -31,13 +32,21 @@ type env struct {
 // auth middleware will.
 func newEnv(t *testing.T, limits gql.Limits) *env {
 	t.Helper()
+	return newEnvWith(t, gql.Deps{Limits: limits})
+}
+
+// newEnvWith is newEnv with more dependencies (System, Runner and Store are
+// filled in).
+func newEnvWith(t *testing.T, deps gql.Deps) *env {
+	t.Helper()
 	store := natsjstest.Open(t, "")
 	sys := actors.New(store, actors.Options{})
 	runner := projections.NewRunner(store, nil, projections.NewViews(), projections.RunnerOptions{})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- runner.Run(ctx) }()
-	schema, err := gql.New(gql.Deps{System: sys, Runner: runner, Store: store, Limits: limits})
+	deps.System, deps.Runner, deps.Store = sys, runner, store
+	schema, err := gql.New(deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +64,7 @@ func newEnv(t *testing.T, limits gql.Limits) *env {
 		}
 		_ = sys.Stop(context.Background())
 	})
-	return &env{schema: schema, srv: hs, sys: sys, store: store}
+	return &env{schema: schema, srv: hs, sys: sys, store: store, views: runner.Views()}
 }
 
 type gqlResp struct {

@@ -8,7 +8,7 @@ import (
 	"io"
 
 	"github.com/circuit-breaker/circuit-breaker/api/apierr"
-	"github.com/circuit-breaker/circuit-breaker/auth"
+	"github.com/circuit-breaker/circuit-breaker/api/gateway"
 	"github.com/circuit-breaker/circuit-breaker/llm"
 	"github.com/circuit-breaker/circuit-breaker/providers/router"
 )
@@ -30,12 +30,7 @@ func (c *core) llmEnabled() error {
 
 // llmCaller is who an LLM call is recorded for.
 func llmCaller(ctx context.Context, in *llmChatInput) router.Caller {
-	p := principal(ctx)
-	c := router.Caller{Tenant: p.Tenant, User: deref(in.User), Project: deref(in.Project)}
-	if p.Method == auth.MethodAPIKey || p.Method == auth.MethodJWT {
-		c.KeyID = p.Subject
-	}
-	return c
+	return gateway.Caller(principal(ctx), deref(in.User), deref(in.Project))
 }
 
 type llmMessageInput struct {

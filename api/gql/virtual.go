@@ -142,3 +142,22 @@ func (m *mutation) DeleteVirtualModel(ctx context.Context, args struct{ Name str
 	m.c.waitFor(ctx, app.LastPosition)
 	return true, nil
 }
+
+// TenantModels serves the tenants' virtual models, as stored through this
+// schema, to the router (router.TenantModels).
+type TenantModels struct{ Views *projections.Views }
+
+var _ router.TenantModels = TenantModels{}
+
+// VirtualModel implements router.TenantModels.
+func (t TenantModels) VirtualModel(tenant, name string) (router.VirtualModel, int, bool) {
+	v, ok := t.Views.VirtualModel(tenant, name)
+	if !ok {
+		return router.VirtualModel{}, 0, false
+	}
+	vm, err := decodeVirtual(name, v.Definition)
+	if err != nil {
+		return router.VirtualModel{}, 0, false
+	}
+	return vm, v.Version, true
+}

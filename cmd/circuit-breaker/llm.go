@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,7 +9,6 @@ import (
 	"time"
 
 	"github.com/circuit-breaker/circuit-breaker/config"
-	"github.com/circuit-breaker/circuit-breaker/projections"
 	"github.com/circuit-breaker/circuit-breaker/providers"
 	_ "github.com/circuit-breaker/circuit-breaker/providers/all"
 	"github.com/circuit-breaker/circuit-breaker/providers/catalog"
@@ -165,19 +163,4 @@ func logDeployments(log *slog.Logger, r *router.Router) {
 		names[i] = d.Name
 	}
 	log.Info("llm router", "deployments", names)
-}
-
-// tenantModels serves the tenants' virtual models from the projections.
-type tenantModels struct{ views *projections.Views }
-
-func (t tenantModels) VirtualModel(tenant, name string) (router.VirtualModel, int, bool) {
-	v, ok := t.views.VirtualModel(tenant, name)
-	if !ok {
-		return router.VirtualModel{}, 0, false
-	}
-	var vm router.VirtualModel
-	if err := json.Unmarshal(v.Definition, &vm); err != nil {
-		return router.VirtualModel{}, 0, false
-	}
-	return vm, v.Version, true
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/circuit-breaker/circuit-breaker/actors"
 	"github.com/circuit-breaker/circuit-breaker/api"
+	"github.com/circuit-breaker/circuit-breaker/api/gql"
 	"github.com/circuit-breaker/circuit-breaker/auth"
 	"github.com/circuit-breaker/circuit-breaker/config"
 	"github.com/circuit-breaker/circuit-breaker/events/feed"
@@ -148,7 +149,7 @@ func (s *server) run(ctx context.Context) (err error) {
 			log.Error("llm calls not journaled at shutdown", "err", err, "stats", calls.Stats())
 		}
 	}()
-	llmRouter, err := newRouter(s.cfg.LLM, os.Getenv, calls, tenantModels{runner.Views()}, log.With("component", "router"))
+	llmRouter, err := newRouter(s.cfg.LLM, os.Getenv, calls, gql.TenantModels{Views: runner.Views()}, log.With("component", "router"))
 	if err != nil {
 		stopActors(sys, log)
 		return fmt.Errorf("llm router: %w", err)
