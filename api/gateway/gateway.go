@@ -36,7 +36,8 @@ type Router interface {
 	Chat(ctx context.Context, req *llm.Request, who router.Caller) (*llm.Response, *router.Call, error)
 	Stream(ctx context.Context, req *llm.Request, who router.Caller) (llm.Stream, *router.Call, error)
 	Embed(ctx context.Context, req *llm.EmbedRequest, who router.Caller) (*llm.EmbedResponse, *router.Call, error)
-	Models() []router.ModelInfo
+	// ModelsFor lists the models a tenant may call.
+	ModelsFor(tenant string) []router.ModelInfo
 }
 
 // Deps are what the gateway serves from.

@@ -102,10 +102,11 @@ func pipe(w http.ResponseWriter, s llm.Stream, write writeEvent, writeErr func(*
 
 // models serves GET /v1/models.
 func (g *gateway) models(w http.ResponseWriter, r *http.Request) {
-	if _, ok := g.caller(w, r, openAI); !ok {
+	who, ok := g.caller(w, r, openAI)
+	if !ok {
 		return
 	}
-	infos := g.Router.Models()
+	infos := g.Router.ModelsFor(who.Tenant)
 	ms := make([]openai.Model, len(infos))
 	for i, m := range infos {
 		ms[i] = openai.Model{ID: m.ID, OwnedBy: m.OwnedBy}
@@ -115,11 +116,12 @@ func (g *gateway) models(w http.ResponseWriter, r *http.Request) {
 
 // model serves GET /v1/models/{model}.
 func (g *gateway) model(w http.ResponseWriter, r *http.Request) {
-	if _, ok := g.caller(w, r, openAI); !ok {
+	who, ok := g.caller(w, r, openAI)
+	if !ok {
 		return
 	}
 	id := r.PathValue("model")
-	for _, m := range g.Router.Models() {
+	for _, m := range g.Router.ModelsFor(who.Tenant) {
 		if m.ID == id {
 			b, _ := json.Marshal(struct {
 				ID      string `json:"id"`

@@ -17,7 +17,7 @@ import (
 type LLM interface {
 	Chat(ctx context.Context, req *llm.Request, who router.Caller) (*llm.Response, *router.Call, error)
 	Stream(ctx context.Context, req *llm.Request, who router.Caller) (llm.Stream, *router.Call, error)
-	Models() []router.ModelInfo
+	ModelsFor(tenant string) []router.ModelInfo
 	Deployments() []router.DeploymentInfo
 }
 

@@ -174,14 +174,7 @@ func (q *query) LlmModels(ctx context.Context) ([]*llmModel, error) {
 		return nil, err
 	}
 	out := []*llmModel{}
-	for _, v := range q.c.views.VirtualModels(principal(ctx).Tenant) {
-		vm, err := decodeVirtual(v.Name, v.Definition)
-		if err != nil {
-			continue
-		}
-		out = append(out, &llmModel{router.ModelInfo{ID: v.Name, OwnedBy: "virtual", Virtual: true, Strategy: vm.Strategy}})
-	}
-	for _, m := range q.c.llm.Models() {
+	for _, m := range q.c.llm.ModelsFor(principal(ctx).Tenant) {
 		out = append(out, &llmModel{m})
 	}
 	return out, nil

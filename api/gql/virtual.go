@@ -147,7 +147,7 @@ func (m *mutation) DeleteVirtualModel(ctx context.Context, args struct{ Name str
 // schema, to the router (router.TenantModels).
 type TenantModels struct{ Views *projections.Views }
 
-var _ router.TenantModels = TenantModels{}
+var _ router.TenantLister = TenantModels{}
 
 // VirtualModel implements router.TenantModels.
 func (t TenantModels) VirtualModel(tenant, name string) (router.VirtualModel, int, bool) {
@@ -160,4 +160,15 @@ func (t TenantModels) VirtualModel(tenant, name string) (router.VirtualModel, in
 		return router.VirtualModel{}, 0, false
 	}
 	return vm, v.Version, true
+}
+
+// VirtualModels implements router.TenantLister.
+func (t TenantModels) VirtualModels(tenant string) []router.VirtualModel {
+	var out []router.VirtualModel
+	for _, v := range t.Views.VirtualModels(tenant) {
+		if vm, err := decodeVirtual(v.Name, v.Definition); err == nil {
+			out = append(out, vm)
+		}
+	}
+	return out
 }

@@ -36,3 +36,41 @@ func (r *Router) tenantVirtual(t *table, tenant, name string) (*virtual, bool) {
 	r.tenantVMs.Store(key, &tenantVirtual{tab: t, version: version, vm: vm})
 	return vm, vm != nil
 }
+
+// TenantLister is a TenantModels that can also list a tenant's virtual
+// models (for model listings).
+type TenantLister interface {
+	TenantModels
+	VirtualModels(tenant string) []VirtualModel
+}
+
+// ModelsFor lists the models a tenant may call: its own virtual models
+// (which hide configured ones of the same name), then Models().
+func (r *Router) ModelsFor(tenant string) []ModelInfo {
+	all := r.Models()
+	tl, ok := r.cfg.Tenants.(TenantLister)
+	if !ok || tenant == "" {
+		return all
+	}
+	t := r.tab.Load()
+	own := map[string]bool{}
+	var out []ModelInfo
+	for _, v := range tl.VirtualModels(tenant) {
+		vm, ok := r.tenantVirtual(t, tenant, v.Name)
+		if !ok {
+			continue
+		}
+		own[v.Name] = true
+		strategy := vm.Strategy
+		if strategy == "" {
+			strategy = StrategyFallback
+		}
+		out = append(out, ModelInfo{ID: v.Name, OwnedBy: "virtual", Virtual: true, Strategy: strategy, Deployments: depNames(vm.flat)})
+	}
+	for _, m := range all {
+		if !own[m.ID] {
+			out = append(out, m)
+		}
+	}
+	return out
+}

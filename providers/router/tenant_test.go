@@ -2,6 +2,8 @@ package router
 
 import (
 	"context"
+	"sort"
+	"strings"
 	"sync"
 	"testing"
 
@@ -29,6 +31,19 @@ func (tm *tenantModels) VirtualModel(tenant, name string) (VirtualModel, int, bo
 	return vm, tm.v[tenant+"/"+name], ok
 }
 
+func (tm *tenantModels) VirtualModels(tenant string) []VirtualModel {
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	var out []VirtualModel
+	for k, vm := range tm.m {
+		if strings.HasPrefix(k, tenant+"/") {
+			out = append(out, vm)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
 func TestTenantVirtualModels(t *testing.T) {
 	tm := &tenantModels{m: map[string]VirtualModel{}, v: map[string]int{}}
 	s := newSetup(t, Config{Deployments: []Deployment{{Name: "a"}, {Name: "b"}}, Tenants: tm,
@@ -51,6 +66,13 @@ func TestTenantVirtualModels(t *testing.T) {
 	}
 	if _, _, err := s.r.Chat(ctx, userRequest("mine", "x"), Caller{Tenant: "globex"}); llm.AsError(err).Kind != llm.KindNotFound {
 		t.Errorf("another tenant's model: err %v, want not found", err)
+	}
+	var ids []string
+	for _, m := range s.r.ModelsFor("acme") {
+		ids = append(ids, m.ID+":"+strings.Join(m.Deployments, "+"))
+	}
+	if got := strings.Join(ids, ","); got != "mine:b,smart:b,m:a+b" {
+		t.Errorf("acme's models = %s", got)
 	}
 	// A new version is picked up.
 	tm.set("acme", VirtualModel{Name: "mine", Targets: []Target{{Model: "a/m"}}})
