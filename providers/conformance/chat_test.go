@@ -3,7 +3,9 @@ package conformance
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -54,9 +56,22 @@ func testPlain(t *testing.T, e *env) {
 	} else if reqs[0].Model != e.f.model {
 		t.Errorf("model sent = %q, want %q", reqs[0].Model, e.f.model)
 	}
+
+	if e.f.altAuth != nil { // the format's other credentials work as well
+		alt := e.provider(t, e.f.altAuth(e.cfg))
+		e.sim.Script(e.f.model, sim.Step{Text: replyText, Usage: &scriptedUsage})
+		resp, err := alt.Chat(context.Background(), e.userAsk("How is the weather?"))
+		if err != nil {
+			t.Fatalf("Chat with the other credentials: %v", err)
+		}
+		if resp.Text() != replyText {
+			t.Errorf("other credentials: text %q, want %q", resp.Text(), replyText)
+		}
+	}
 }
 
-// conversation has a system prompt and a tool call answered by its result.
+// conversation has a system prompt, a tool call answered by its result,
+// a forced tool choice and generation settings.
 func (e *env) conversation() *llm.Request {
 	return &llm.Request{
 		Model:  e.f.model,
@@ -68,9 +83,15 @@ func (e *env) conversation() *llm.Request {
 			{Role: llm.RoleTool, Parts: []llm.Part{{Kind: llm.PartToolResult, ToolResult: &llm.ToolResult{
 				CallID: "call_w1", Name: "get_weather", Content: []llm.Part{llm.TextPart("sunny, 21C")}}}}},
 		},
-		Tools: []llm.Tool{weatherTool},
+		Tools:       []llm.Tool{weatherTool},
+		ToolChoice:  &llm.ToolChoice{Mode: "required"},
+		MaxTokens:   256,
+		Temperature: &half,
+		Stop:        []string{"END"},
 	}
 }
+
+var half = 0.5
 
 func testRequest(t *testing.T, e *env) {
 	e.sim.Script(e.f.model, sim.Step{Text: replyText, Usage: &scriptedUsage}, sim.Step{Text: replyText, Usage: &scriptedUsage})
@@ -114,9 +135,7 @@ func testStream(t *testing.T, e *env) {
 	if err != nil {
 		t.Fatalf("stream: %v", err)
 	}
-	if d := cmp.Diff(want, got, cmpopts.IgnoreFields(llm.Response{}, "ID")); d != "" {
-		t.Errorf("streamed response differs from Chat (-chat +stream):\n%s", d)
-	}
+	sameResponse(t, want, got)
 	if ref.texts < 2 {
 		t.Errorf("text came in %d deltas, want several", ref.texts)
 	}
@@ -202,5 +221,166 @@ func (e *env) checkToolCalls(t *testing.T, resp *llm.Response) {
 			t.Errorf("call %d: id %q, want one made up as call_<n> (the format carries none)", i, g.ID)
 		}
 		ids[g.ID] = true
+	}
+}
+
+func testTextAndTools(t *testing.T, e *env) {
+	const plan = "Let me look both up."
+	step := sim.Step{Text: plan, ToolCalls: parallelCalls, Usage: &scriptedUsage}
+	e.sim.Script(e.f.model, step, step)
+	chat, err := e.p.Chat(context.Background(), e.toolAsk())
+	if err != nil {
+		t.Fatalf("Chat: %v", err)
+	}
+	st, err := e.p.Stream(context.Background(), e.toolAsk())
+	if err != nil {
+		t.Fatalf("Stream: %v", err)
+	}
+	streamed, _, err := collect(t, st)
+	if err != nil {
+		t.Fatalf("stream: %v", err)
+	}
+	sameResponse(t, chat, streamed)
+	for name, resp := range map[string]*llm.Response{"chat": chat, "stream": streamed} {
+		// The text part comes first, then the calls, numbered in order.
+		var kinds []llm.PartKind
+		for _, p := range resp.Parts {
+			kinds = append(kinds, p.Kind)
+		}
+		want := []llm.PartKind{e.f.toolPlanKind, llm.PartToolCall, llm.PartToolCall}
+		if d := cmp.Diff(want, kinds); d != "" {
+			t.Errorf("%s: part kinds (-want +got):\n%s", name, d)
+			continue
+		}
+		if resp.Parts[0].Text != plan {
+			t.Errorf("%s: first part %q, want %q", name, resp.Parts[0].Text, plan)
+		}
+		if resp.StopReason != llm.StopToolCalls {
+			t.Errorf("%s: stop reason %q, want %q", name, resp.StopReason, llm.StopToolCalls)
+		}
+	}
+}
+
+func testThinking(t *testing.T, e *env) {
+	const thought = "The user wants the weather; answer briefly."
+	step := sim.Step{Thinking: thought, Text: replyText, Usage: &scriptedUsage}
+	e.sim.Script(e.f.model, step, step)
+	req := e.userAsk("How is the weather?")
+	req.ReasoningEffort = "low"
+	chat, err := e.p.Chat(context.Background(), req)
+	if err != nil {
+		t.Fatalf("Chat: %v", err)
+	}
+	st, err := e.p.Stream(context.Background(), req)
+	if err != nil {
+		t.Fatalf("Stream: %v", err)
+	}
+	streamed, _, err := collect(t, st)
+	if err != nil {
+		t.Fatalf("stream: %v", err)
+	}
+	sameResponse(t, chat, streamed)
+	want := ""
+	if e.f.thinking {
+		want = thought
+	}
+	var got string
+	textSeen := false
+	for _, p := range chat.Parts {
+		switch p.Kind {
+		case llm.PartThinking:
+			if textSeen {
+				t.Errorf("thinking part after the text: %+v", chat.Parts)
+			}
+			got += p.Text
+		case llm.PartText:
+			textSeen = true
+		}
+	}
+	if got != want {
+		t.Errorf("thinking %q, want %q", got, want)
+	}
+	if chat.Text() != replyText {
+		t.Errorf("text %q, want %q", chat.Text(), replyText)
+	}
+}
+
+func testStopLength(t *testing.T, e *env) {
+	step := sim.Step{Text: "cut short", StopReason: llm.StopLength, Usage: &scriptedUsage}
+	e.sim.Script(e.f.model, step, step)
+	req := e.userAsk("Write a long essay.")
+	req.MaxTokens = 2
+	chat, err := e.p.Chat(context.Background(), req)
+	if err != nil {
+		t.Fatalf("Chat: %v", err)
+	}
+	st, err := e.p.Stream(context.Background(), req)
+	if err != nil {
+		t.Fatalf("Stream: %v", err)
+	}
+	streamed, _, err := collect(t, st)
+	if err != nil {
+		t.Fatalf("stream: %v", err)
+	}
+	for name, resp := range map[string]*llm.Response{"chat": chat, "stream": streamed} {
+		if resp.StopReason != llm.StopLength || resp.Text() != "cut short" {
+			t.Errorf("%s: %q stopping for %q, want %q stopping for %q", name, resp.Text(), resp.StopReason, "cut short", llm.StopLength)
+		}
+	}
+}
+
+// sameResponse checks that a streamed response equals the Chat one. Ids and
+// signatures are the provider's to choose per response; only whether a
+// part is signed must agree.
+func sameResponse(t *testing.T, chat, streamed *llm.Response) {
+	t.Helper()
+	signed := cmp.Transformer("signed", func(p llm.Part) llm.Part {
+		if p.Signature != "" {
+			p.Signature = "<signed>"
+		}
+		return p
+	})
+	if d := cmp.Diff(chat, streamed, cmpopts.IgnoreFields(llm.Response{}, "ID"), signed); d != "" {
+		t.Errorf("streamed response differs from Chat (-chat +stream):\n%s", d)
+	}
+}
+
+func testConcurrent(t *testing.T, e *env) {
+	// Unscripted replies are generated from the prompt, so a streamed and a
+	// whole answer to the same prompt agree even when calls interleave.
+	const n = 8
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req := e.userAsk(fmt.Sprintf("Question number %d, please.", i))
+			chat, err := e.p.Chat(context.Background(), req)
+			if err != nil {
+				t.Errorf("%d: Chat: %v", i, err)
+				return
+			}
+			st, err := e.p.Stream(context.Background(), req)
+			if err != nil {
+				t.Errorf("%d: Stream: %v", i, err)
+				return
+			}
+			r := &refereed{Stream: st}
+			streamed, err := llm.Collect(r)
+			if err != nil || r.err != nil {
+				t.Errorf("%d: stream: %v; order: %v", i, err, r.err)
+				return
+			}
+			if !strings.HasPrefix(chat.Text(), "Simulated reply from ") || streamed.Text() != chat.Text() {
+				t.Errorf("%d: chat %q, stream %q; want the same generated reply", i, chat.Text(), streamed.Text())
+			}
+			if chat.Usage.IsZero() || streamed.Usage != chat.Usage {
+				t.Errorf("%d: usage chat %+v, stream %+v; want the same, non-zero", i, chat.Usage, streamed.Usage)
+			}
+		}()
+	}
+	wg.Wait()
+	if got := len(e.sim.Requests()); got != 2*n {
+		t.Errorf("simulator saw %d requests, want %d", got, 2*n)
 	}
 }

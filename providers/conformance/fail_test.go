@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,13 +16,13 @@ import (
 
 // sharedErrors are the statuses every format must classify.
 var sharedErrors = []errorCase{
-	{http.StatusBadRequest, llm.KindInvalidRequest},
-	{http.StatusUnauthorized, llm.KindUpstreamAuth},
-	{http.StatusForbidden, llm.KindUpstreamAuth},
-	{http.StatusNotFound, llm.KindUpstreamModel},
-	{http.StatusTooManyRequests, llm.KindRateLimit},
-	{http.StatusInternalServerError, llm.KindServer},
-	{http.StatusServiceUnavailable, llm.KindOverloaded},
+	{http.StatusBadRequest, llm.KindInvalidRequest, ""},
+	{http.StatusUnauthorized, llm.KindUpstreamAuth, ""},
+	{http.StatusForbidden, llm.KindUpstreamAuth, ""},
+	{http.StatusNotFound, llm.KindUpstreamModel, ""},
+	{http.StatusTooManyRequests, llm.KindRateLimit, ""},
+	{http.StatusInternalServerError, llm.KindServer, ""},
+	{http.StatusServiceUnavailable, llm.KindOverloaded, ""},
 }
 
 func testErrors(t *testing.T, e *env) {
@@ -77,30 +78,40 @@ func testErrors(t *testing.T, e *env) {
 }
 
 func testStreamError(t *testing.T, e *env) {
-	const msg = "the model stopped for a scripted failure"
-	e.sim.Script(e.f.model, sim.Step{Text: replyText, ErrorAfterTokens: 3, Status: http.StatusInternalServerError, ErrorMessage: msg})
-	st, err := e.p.Stream(context.Background(), e.userAsk("hello"))
-	if err != nil {
-		t.Fatalf("Stream: %v (the failure comes after some tokens)", err)
-	}
-	resp, _, err := collect(t, st)
-	if err == nil || err == io.EOF {
-		t.Fatalf("stream ended with %v, want an *llm.Error", err)
-	}
-	le := asError(t, err)
-	if le.Kind != e.f.streamErrorKind {
-		t.Errorf("kind %q, want %q (%v)", le.Kind, e.f.streamErrorKind, le)
-	}
-	if !strings.Contains(le.Message, msg) {
-		t.Errorf("message %q does not carry the provider's %q", le.Message, msg)
-	}
-	if txt := resp.Text(); txt == "" || !strings.HasPrefix(replyText, txt) || txt == replyText {
-		t.Errorf("text before the failure = %q, want a proper prefix of %q", txt, replyText)
+	for _, ec := range e.f.streamErrors {
+		t.Run(strconv.Itoa(ec.status), func(t *testing.T) {
+			if ec.bug != "" {
+				t.Skip("known bug: " + ec.bug)
+			}
+			msg := fmt.Sprintf("the model stopped for a scripted %d", ec.status)
+			e.sim.Script(e.f.model, sim.Step{Text: replyText, ErrorAfterTokens: 3, Status: ec.status, ErrorMessage: msg})
+			st, err := e.p.Stream(context.Background(), e.userAsk("hello"))
+			if err != nil {
+				t.Fatalf("Stream: %v (the failure comes after some tokens)", err)
+			}
+			resp, _, err := collect(t, st)
+			if err == nil || err == io.EOF {
+				t.Fatalf("stream ended with %v, want an *llm.Error", err)
+			}
+			le := asError(t, err)
+			if le.Kind != ec.kind {
+				t.Errorf("kind %q, want %q (%v)", le.Kind, ec.kind, le)
+			}
+			if !strings.Contains(le.Message, msg) {
+				t.Errorf("message %q does not carry the provider's %q", le.Message, msg)
+			}
+			if txt := resp.Text(); txt == "" || !strings.HasPrefix(replyText, txt) || txt == replyText {
+				t.Errorf("text before the failure = %q, want a proper prefix of %q", txt, replyText)
+			}
+		})
 	}
 }
 
+// testTimeout runs each case on a simulator of its own: a call cut short
+// before it reaches the simulator leaves its scripted step queued.
 func testTimeout(t *testing.T, e *env) {
 	t.Run("chat", func(t *testing.T) {
+		e := newEnv(t, e.f)
 		e.sim.Script(e.f.model, sim.Step{Hang: true})
 		ctx := newDeadlineCtx()
 		done := make(chan error, 1)
@@ -119,6 +130,7 @@ func testTimeout(t *testing.T, e *env) {
 		}
 	})
 	t.Run("chat with a real deadline", func(t *testing.T) {
+		e := newEnv(t, e.f)
 		e.sim.Script(e.f.model, sim.Step{Hang: true})
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 		defer cancel()
@@ -131,6 +143,7 @@ func testTimeout(t *testing.T, e *env) {
 		}
 	})
 	t.Run("stream stalls", func(t *testing.T) {
+		e := newEnv(t, e.f)
 		e.sim.Script(e.f.model, sim.Step{Text: replyText, Hang: true, ErrorAfterTokens: 3})
 		ctx := newDeadlineCtx()
 		st, err := e.p.Stream(ctx, e.userAsk("hello"))
