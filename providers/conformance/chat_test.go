@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -382,5 +383,28 @@ func testConcurrent(t *testing.T, e *env) {
 	wg.Wait()
 	if got := len(e.sim.Requests()); got != 2*n {
 		t.Errorf("simulator saw %d requests, want %d", got, 2*n)
+	}
+}
+
+// pixel is the image the scenario "image" sends: a PNG signature and a few
+// bytes that need base64 padding.
+var pixel = []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x01")
+
+func testImage(t *testing.T, e *env) {
+	e.sim.Script(e.f.model, sim.Step{Text: "A pixel."})
+	req := &llm.Request{Model: e.f.model, Messages: []llm.Message{{Role: llm.RoleUser, Parts: []llm.Part{
+		llm.TextPart("What is in this picture?"),
+		{Kind: llm.PartImage, Image: &llm.Image{MediaType: "image/png", Data: pixel}},
+	}}}}
+	if _, err := e.p.Chat(context.Background(), req); err != nil {
+		t.Fatalf("Chat: %v", err)
+	}
+	reqs := e.sim.Requests()
+	if len(reqs) != 1 {
+		t.Fatalf("simulator got %d requests, want 1", len(reqs))
+	}
+	want := strings.ReplaceAll(e.f.image, "{{b64}}", base64.StdEncoding.EncodeToString(pixel))
+	if err := matchJSON(reqs[0].Body, want); err != nil {
+		t.Errorf("the image is not sent in the %s shape: %v\nbody: %s", e.f.name, err, reqs[0].Body)
 	}
 }

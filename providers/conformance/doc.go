@@ -15,6 +15,8 @@
 //     the system prompt, the earlier tool call and its tool result, the forced
 //     tool choice, the output limit, temperature and stop sequences in the
 //     format's own shape.
+//   - image: an inline image goes out in the format's shape (data URL,
+//     base64 source block, inlineData, Converse bytes, or Ollama's images).
 //   - stream: Stream, collected with llm.Collect, equals Chat; text arrives in
 //     more than one delta; llm.Accumulator referees the event order, and at
 //     most one usage event comes, last.

@@ -91,6 +91,9 @@ type format struct {
 	// request is the JSON (see matchJSON) that the body of the scenario
 	// "request" must contain.
 	request string
+	// image is the JSON the body of the scenario "image" must contain;
+	// {{b64}} stands for the image's base64 data.
+	image string
 }
 
 func simConfig() sim.Config {
@@ -118,7 +121,9 @@ var formats = []format{
 			{http.StatusServiceUnavailable, llm.KindServer, ""},
 		},
 		toolPlanKind: llm.PartText,
-		request:      openAIRequest("max_tokens"),
+		image: `{"messages": [{"role": "user", "content": [{"type": "text", "text": "What is in this picture?"},
+			{"type": "image_url", "image_url": {"url": "data:image/png;base64,{{b64}}"}}]}]}`,
+		request: openAIRequest("max_tokens"),
 	},
 	{
 		name: "azure", model: "my-gpt-4o", embedModel: "my-embedding",
@@ -136,7 +141,9 @@ var formats = []format{
 			{http.StatusServiceUnavailable, llm.KindOverloaded, bugAzureStreamCode},
 		},
 		toolPlanKind: llm.PartText,
-		request:      openAIRequest("max_completion_tokens"),
+		image: `{"messages": [{"role": "user", "content": [{"type": "text", "text": "What is in this picture?"},
+			{"type": "image_url", "image_url": {"url": "data:image/png;base64,{{b64}}"}}]}]}`,
+		request: openAIRequest("max_completion_tokens"),
 	},
 	{
 		name: "anthropic", model: "claude-sonnet-4-5",
@@ -157,6 +164,8 @@ var formats = []format{
 		},
 		thinking:     true,
 		toolPlanKind: llm.PartText,
+		image: `{"messages": [{"role": "user", "content": [{"type": "text", "text": "What is in this picture?"},
+			{"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "{{b64}}"}}]}]}`,
 		request: `{
 			"system": "You are a terse weather bot.",
 			"messages": [
@@ -181,6 +190,8 @@ var formats = []format{
 		streamErrors: typed,
 		thinking:     true,
 		toolPlanKind: llm.PartText,
+		image: `{"contents": [{"role": "user", "parts": [{"text": "What is in this picture?"},
+			{"inlineData": {"mimeType": "image/png", "data": "{{b64}}"}}]}]}`,
 		request: `{
 			"systemInstruction": {"parts": [{"text": "You are a terse weather bot."}]},
 			"contents": [
@@ -213,6 +224,8 @@ var formats = []format{
 			c.AccessKeyID, c.SecretAccessKey, c.APIKey = "", "", apiKey
 			return c
 		},
+		image: `{"messages": [{"role": "user", "content": [{"text": "What is in this picture?"},
+			{"image": {"format": "png", "source": {"bytes": "{{b64}}"}}}]}]}`,
 		request: `{
 			"system": [{"text": "You are a terse weather bot."}],
 			"messages": [
@@ -242,6 +255,8 @@ var formats = []format{
 		streamErrors: untyped,
 		thinking:     true,
 		toolPlanKind: llm.PartThinking,
+		image: `{"messages": [{"role": "user", "content": [{"type": "text", "text": "What is in this picture?"},
+			{"type": "image_url", "image_url": {"url": "data:image/png;base64,{{b64}}"}}]}]}`,
 		request: `{
 			"messages": [
 				{"role": "system", "content": {"$text": "You are a terse weather bot."}},
@@ -269,6 +284,7 @@ var formats = []format{
 		streamErrors: untyped,
 		thinking:     true,
 		toolPlanKind: llm.PartText,
+		image:        `{"messages": [{"role": "user", "content": "What is in this picture?", "images": ["{{b64}}"]}]}`,
 		request: `{
 			"messages": [
 				{"role": "system", "content": "You are a terse weather bot."},

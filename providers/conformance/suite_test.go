@@ -26,6 +26,7 @@ type scenario struct {
 var scenarios = []scenario{
 	{"plain", testPlain},
 	{"request", testRequest},
+	{"image", testImage},
 	{"stream", testStream},
 	{"tool_call", testToolCall},
 	{"stream_tool_call", testStreamToolCall},
