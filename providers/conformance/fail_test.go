@@ -16,13 +16,13 @@ import (
 
 // sharedErrors are the statuses every format must classify.
 var sharedErrors = []errorCase{
-	{http.StatusBadRequest, llm.KindInvalidRequest, ""},
-	{http.StatusUnauthorized, llm.KindUpstreamAuth, ""},
-	{http.StatusForbidden, llm.KindUpstreamAuth, ""},
-	{http.StatusNotFound, llm.KindUpstreamModel, ""},
-	{http.StatusTooManyRequests, llm.KindRateLimit, ""},
-	{http.StatusInternalServerError, llm.KindServer, ""},
-	{http.StatusServiceUnavailable, llm.KindOverloaded, ""},
+	{http.StatusBadRequest, llm.KindInvalidRequest},
+	{http.StatusUnauthorized, llm.KindUpstreamAuth},
+	{http.StatusForbidden, llm.KindUpstreamAuth},
+	{http.StatusNotFound, llm.KindUpstreamModel},
+	{http.StatusTooManyRequests, llm.KindRateLimit},
+	{http.StatusInternalServerError, llm.KindServer},
+	{http.StatusServiceUnavailable, llm.KindOverloaded},
 }
 
 func testErrors(t *testing.T, e *env) {
@@ -80,9 +80,6 @@ func testErrors(t *testing.T, e *env) {
 func testStreamError(t *testing.T, e *env) {
 	for _, ec := range e.f.streamErrors {
 		t.Run(strconv.Itoa(ec.status), func(t *testing.T) {
-			if ec.bug != "" {
-				t.Skip("known bug: " + ec.bug)
-			}
 			msg := fmt.Sprintf("the model stopped for a scripted %d", ec.status)
 			e.sim.Script(e.f.model, sim.Step{Text: replyText, ErrorAfterTokens: 3, Status: ec.status, ErrorMessage: msg})
 			st, err := e.p.Stream(context.Background(), e.userAsk("hello"))

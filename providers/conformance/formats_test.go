@@ -25,37 +25,24 @@ var scriptedUsage = llm.Usage{Input: 100, CacheRead: 40, CacheWrite: 20, Output:
 type errorCase struct {
 	status int
 	kind   llm.ErrorKind
-	// bug, when set, describes a known defect that makes the case fail
-	// today; the case is skipped with it until the owner fixes it.
-	bug string
 }
-
-// Known defects, reported to the owners of the packages named.
-const (
-	bugOpenAIStreamCode = "providers/openai/client.go streamErrorStatus reads only error.type when it is set, " +
-		"so OpenAI's mid-stream 429 {\"type\":\"requests\",\"code\":\"rate_limit_exceeded\"} becomes KindServer; " +
-		"expected KindRateLimit (look at the code as well as the type)"
-	bugAzureStreamCode = "providers/openai/client.go streamErrorStatus takes a status from error.code only when it is " +
-		"a JSON number; Azure sends it as a string (\"code\":\"429\"), so every mid-stream Azure error becomes " +
-		"KindServer; expected the status's kind"
-)
 
 // typed lists the mid-stream failures of a format whose mid-stream error
 // carries its type or status: each becomes the kind of its status.
 var typed = []errorCase{
-	{http.StatusBadRequest, llm.KindInvalidRequest, ""},
-	{http.StatusTooManyRequests, llm.KindRateLimit, ""},
-	{http.StatusInternalServerError, llm.KindServer, ""},
-	{http.StatusServiceUnavailable, llm.KindOverloaded, ""},
+	{http.StatusBadRequest, llm.KindInvalidRequest},
+	{http.StatusTooManyRequests, llm.KindRateLimit},
+	{http.StatusInternalServerError, llm.KindServer},
+	{http.StatusServiceUnavailable, llm.KindOverloaded},
 }
 
 // untyped lists the mid-stream failures of a format whose mid-stream error
 // carries no type (only a message): all are server errors.
 var untyped = []errorCase{
-	{http.StatusBadRequest, llm.KindServer, ""},
-	{http.StatusTooManyRequests, llm.KindServer, ""},
-	{http.StatusInternalServerError, llm.KindServer, ""},
-	{http.StatusServiceUnavailable, llm.KindServer, ""},
+	{http.StatusBadRequest, llm.KindServer},
+	{http.StatusTooManyRequests, llm.KindServer},
+	{http.StatusInternalServerError, llm.KindServer},
+	{http.StatusServiceUnavailable, llm.KindServer},
 }
 
 // format is one wire format under test and what the suite expects of it.
@@ -114,11 +101,11 @@ var formats = []format{
 		keepsCallIDs: true,
 		embedUsage:   true,
 		streamErrors: []errorCase{
-			{http.StatusBadRequest, llm.KindInvalidRequest, ""},
-			{http.StatusTooManyRequests, llm.KindRateLimit, bugOpenAIStreamCode},
-			{http.StatusInternalServerError, llm.KindServer, ""},
+			{http.StatusBadRequest, llm.KindInvalidRequest},
+			{http.StatusTooManyRequests, llm.KindRateLimit},
+			{http.StatusInternalServerError, llm.KindServer},
 			// OpenAI's 503 body has type server_error: nothing says overloaded.
-			{http.StatusServiceUnavailable, llm.KindServer, ""},
+			{http.StatusServiceUnavailable, llm.KindServer},
 		},
 		toolPlanKind: llm.PartText,
 		image: `{"messages": [{"role": "user", "content": [{"type": "text", "text": "What is in this picture?"},
@@ -135,10 +122,10 @@ var formats = []format{
 		keepsCallIDs: true,
 		embedUsage:   true,
 		streamErrors: []errorCase{
-			{http.StatusBadRequest, llm.KindInvalidRequest, bugAzureStreamCode},
-			{http.StatusTooManyRequests, llm.KindRateLimit, bugAzureStreamCode},
-			{http.StatusInternalServerError, llm.KindServer, ""},
-			{http.StatusServiceUnavailable, llm.KindOverloaded, bugAzureStreamCode},
+			{http.StatusBadRequest, llm.KindInvalidRequest},
+			{http.StatusTooManyRequests, llm.KindRateLimit},
+			{http.StatusInternalServerError, llm.KindServer},
+			{http.StatusServiceUnavailable, llm.KindOverloaded},
 		},
 		toolPlanKind: llm.PartText,
 		image: `{"messages": [{"role": "user", "content": [{"type": "text", "text": "What is in this picture?"},
@@ -153,14 +140,14 @@ var formats = []format{
 		badKey:       wrongKey,
 		usage:        llm.Usage{Input: 100, CacheRead: 40, CacheWrite: 20, Output: 40},
 		keepsCallIDs: true,
-		extraErrors:  []errorCase{{529, llm.KindOverloaded, ""}},
+		extraErrors:  []errorCase{{529, llm.KindOverloaded}},
 		streamErrors: []errorCase{
-			{http.StatusBadRequest, llm.KindInvalidRequest, ""},
-			{http.StatusTooManyRequests, llm.KindRateLimit, ""},
-			{http.StatusInternalServerError, llm.KindServer, ""},
+			{http.StatusBadRequest, llm.KindInvalidRequest},
+			{http.StatusTooManyRequests, llm.KindRateLimit},
+			{http.StatusInternalServerError, llm.KindServer},
 			// Anthropic has no error type for 503: it is an api_error.
-			{http.StatusServiceUnavailable, llm.KindServer, ""},
-			{529, llm.KindOverloaded, ""},
+			{http.StatusServiceUnavailable, llm.KindServer},
+			{529, llm.KindOverloaded},
 		},
 		thinking:     true,
 		toolPlanKind: llm.PartText,

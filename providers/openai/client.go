@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -218,11 +219,20 @@ func errorType(o errorObject) string {
 // streamErrorStatus guesses the HTTP status of an error that came inside a
 // 200 response (mid-stream), from its numeric code or its type.
 func streamErrorStatus(o errorObject) int {
+	// The code is a number (vLLM), a number in a string (Azure: "429") or
+	// a name (OpenAI: "rate_limit_exceeded").
 	var n int
 	if json.Unmarshal(o.Code, &n) == nil && n >= 400 && n <= 599 {
 		return n
 	}
-	t := errorType(o)
+	var code string
+	if json.Unmarshal(o.Code, &code) == nil {
+		if n, err := strconv.Atoi(code); err == nil && n >= 400 && n <= 599 {
+			return n
+		}
+	}
+	// Both the type and the code name the error; look at both.
+	t := string(o.Type) + " " + code
 	switch {
 	case strings.Contains(t, "rate_limit"):
 		return http.StatusTooManyRequests
