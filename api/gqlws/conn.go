@@ -13,15 +13,15 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// conn is one WebSocket connection. Three kinds of goroutines serve it, all
-// owned by serve: the reader (protocol state machine), the writer (the only
-// one writing data frames) and one goroutine per operation. They meet at
-// the bounded send queue and at closing.
+// conn is one WebSocket connection. serve owns its goroutines: the reader
+// (protocol state machine) and one goroutine per operation; serve itself is
+// the writer of whatever the outbox could not write at once, and of the
+// keep-alives. They meet at the outbox and at closing.
 type conn struct {
 	h     *Handler
 	opts  *Options
 	ws    *websocket.Conn
-	req   *http.Request
+	req   *http.Request // until connection_init: Init may read it
 	proto string
 	log   *slog.Logger
 
@@ -29,7 +29,7 @@ type conn struct {
 	cancel context.CancelCauseFunc
 	opCtx  context.Context // ctx as returned by Options.Init
 
-	send  chan []byte // bounded: full means slow consumer
+	out   *outbox // bounded: full means slow consumer
 	acked atomic.Bool
 
 	closing    chan struct{} // closed once a close is decided
@@ -60,7 +60,9 @@ type operation struct {
 }
 
 func newConn(h *Handler, ws *websocket.Conn, r *http.Request) *conn {
-	ctx, cancel := context.WithCancelCause(r.Context())
+	// ServeHTTP returns before the connection ends, and net/http cancels
+	// the request's context then: keep its values, not its cancellation.
+	ctx, cancel := context.WithCancelCause(context.WithoutCancel(r.Context()))
 	return &conn{
 		h:       h,
 		opts:    &h.opts,
@@ -71,7 +73,7 @@ func newConn(h *Handler, ws *websocket.Conn, r *http.Request) *conn {
 		ctx:     ctx,
 		cancel:  cancel,
 		opCtx:   ctx,
-		send:    make(chan []byte, h.opts.SendQueue),
+		out:     newOutbox(ws.UnderlyingConn(), h.opts.SendQueue),
 		closing: make(chan struct{}),
 		ops:     map[string]*operation{},
 	}
@@ -81,8 +83,6 @@ func newConn(h *Handler, ws *websocket.Conn, r *http.Request) *conn {
 func (c *conn) serve() {
 	c.log.Debug("websocket opened")
 	readerDone := make(chan struct{})
-	writerDone := make(chan struct{})
-	go func() { defer close(writerDone); c.writeLoop() }()
 	if c.proto == "" {
 		close(readerDone)
 		c.fail(CloseSubprotocol, "Subprotocol not acceptable", true)
@@ -93,8 +93,7 @@ func (c *conn) serve() {
 		defer timer.Stop()
 		go func() { defer close(readerDone); c.readLoop(timer) }()
 	}
-	<-c.closing
-	<-writerDone
+	c.writeLoop()
 	if c.frameSent { // let the peer answer the close handshake
 		select {
 		case <-readerDone:
@@ -145,36 +144,49 @@ func (c *conn) drop() {
 	_ = c.ws.Close()
 }
 
-// enqueue queues a message for the writer without blocking. A full queue
-// closes the connection: the client is not reading fast enough.
+// enqueue sends a message without blocking: it is written at once or
+// queued for the writer. A full queue closes the connection: the client is
+// not reading fast enough.
 func (c *conn) enqueue(b []byte) bool {
+	return c.sendFrame(opText, b)
+}
+
+// sendFrame sends the concatenation of parts as one frame of type op.
+func (c *conn) sendFrame(op byte, parts ...[]byte) bool {
 	select {
 	case <-c.closing:
 		return false
 	default:
 	}
-	select {
-	case c.send <- b:
+	switch err := c.out.send(op, parts...); {
+	case err == nil:
 		return true
+	case errors.Is(err, errSlow):
+		c.fail(ClosePolicyViolation, fmt.Sprintf("slow consumer: %d messages behind", c.opts.SendQueue), false)
+	case errors.Is(err, errClosing):
 	default:
-		c.fail(ClosePolicyViolation, fmt.Sprintf("slow consumer: %d messages behind", cap(c.send)), false)
-		return false
+		c.writeFailed(err)
 	}
+	return false
 }
 
+func (c *conn) writeFailed(err error) {
+	c.closeWith(websocket.CloseAbnormalClosure, "write failed: "+err.Error(), false, false)
+}
+
+// writeLoop writes the queued frames and the keep-alives until the
+// connection closes, then finishes it.
 func (c *conn) writeLoop() {
 	ticker := time.NewTicker(c.opts.KeepAlive)
 	defer ticker.Stop()
 	for {
 		select {
-		case b := <-c.send:
-			if err := c.write(b); err != nil {
-				c.closeWith(websocket.CloseAbnormalClosure, "write failed: "+err.Error(), false, false)
+		case <-c.out.wake:
+			if err := c.out.flush(c.opts.WriteTimeout); err != nil {
+				c.writeFailed(err)
 			}
 		case <-ticker.C:
-			if err := c.ping(); err != nil {
-				c.closeWith(websocket.CloseAbnormalClosure, "ping failed: "+err.Error(), false, false)
-			}
+			c.ping()
 		case <-c.closing:
 			c.finish()
 			return
@@ -182,48 +194,31 @@ func (c *conn) writeLoop() {
 	}
 }
 
-// finish flushes the queue when asked and sends the close frame.
+// finish writes what is queued (all of it when asked to flush, else only
+// the rest of a partly written frame) and sends the close frame.
 func (c *conn) finish() {
-	if c.closeFlush {
-	flush:
-		for {
-			select {
-			case b := <-c.send:
-				if c.write(b) != nil {
-					return
-				}
-			default:
-				break flush
-			}
-		}
+	rest := c.out.close(c.closeFlush)
+	if len(rest) > 0 && c.out.write(rest, c.opts.WriteTimeout) != nil {
+		return
 	}
 	if !c.closeFrame {
 		return
 	}
 	msg := websocket.FormatCloseMessage(c.closeCode, c.closeText)
-	c.frameSent = c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(c.opts.WriteTimeout)) == nil
-}
-
-func (c *conn) write(b []byte) error {
-	if err := c.ws.SetWriteDeadline(time.Now().Add(c.opts.WriteTimeout)); err != nil {
-		return err
-	}
-	return c.ws.WriteMessage(websocket.TextMessage, b)
+	c.frameSent = c.out.write(append(appendHeader(nil, opClose, len(msg)), msg...), c.opts.WriteTimeout) == nil
 }
 
 // ping sends a WebSocket ping frame and, once acknowledged, the protocol's
 // own keep-alive message.
-func (c *conn) ping() error {
-	if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.opts.WriteTimeout)); err != nil {
-		return err
-	}
-	if !c.acked.Load() {
-		return nil
+func (c *conn) ping() {
+	if !c.sendFrame(opPing) || !c.acked.Load() {
+		return
 	}
 	if c.proto == ProtocolLegacy {
-		return c.write(encode(msgKeepAlive, "", nil))
+		c.enqueue(encode(msgKeepAlive, "", nil))
+		return
 	}
-	return c.write(encode(msgPing, "", nil))
+	c.enqueue(encode(msgPing, "", nil))
 }
 
 // readLoop reads and dispatches messages until the connection fails.
@@ -233,6 +228,19 @@ func (c *conn) readLoop(initTimer *time.Timer) {
 	_ = c.ws.SetReadDeadline(time.Now().Add(idle))
 	c.ws.SetPongHandler(func(string) error {
 		return c.ws.SetReadDeadline(time.Now().Add(idle))
+	})
+	// Pongs and the answer to the peer's close frame go through the outbox:
+	// gorilla's own handlers would write past it (and leave a write
+	// deadline behind). The close is answered once, by the writer, unless
+	// the server had decided to close first (then its own frame is the
+	// answer).
+	c.ws.SetPingHandler(func(data string) error {
+		c.sendFrame(opPong, []byte(data))
+		return nil
+	})
+	c.ws.SetCloseHandler(func(code int, text string) error {
+		c.closeWith(code, text, false, true)
+		return nil
 	})
 	for {
 		_, data, err := c.ws.ReadMessage()
@@ -257,10 +265,10 @@ func (c *conn) readLoop(initTimer *time.Timer) {
 func (c *conn) readFailed(err error) {
 	var ce *websocket.CloseError
 	switch {
-	case errors.As(err, &ce): // gorilla answered the close frame already
+	case errors.As(err, &ce): // the close handler decided already
 		c.closeWith(ce.Code, ce.Text, false, false)
-	case errors.Is(err, websocket.ErrReadLimit):
-		c.fail(CloseMessageTooBig, fmt.Sprintf("message larger than %d bytes", c.opts.ReadLimit), false)
+	case errors.Is(err, websocket.ErrReadLimit): // gorilla sent the close frame
+		c.closeWith(CloseMessageTooBig, fmt.Sprintf("message larger than %d bytes", c.opts.ReadLimit), false, false)
 	default:
 		c.closeWith(websocket.CloseAbnormalClosure, "read failed: "+err.Error(), false, false)
 	}
@@ -269,10 +277,12 @@ func (c *conn) readFailed(err error) {
 // authorize runs Options.Init and reports whether the connection may go on;
 // on refusal it returns the close code and reason.
 func (c *conn) authorize(payload map[string]any) (ok bool, code int, reason string) {
+	req := c.req
+	c.req = nil // Init is called once: the request need not be kept
 	if c.opts.Init == nil {
 		return true, 0, ""
 	}
-	ctx, err := c.opts.Init(c.ctx, c.req, payload)
+	ctx, err := c.opts.Init(c.ctx, req, payload)
 	switch {
 	case err == nil:
 		if ctx != nil {

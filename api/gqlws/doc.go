@@ -39,17 +39,21 @@
 // # Ordering, buffering and backpressure
 //
 // Messages of one operation reach the client in the order the executor
-// produced them; messages of different operations interleave. Every
-// connection has exactly one writer goroutine fed by a bounded queue of
-// Options.SendQueue encoded messages. Producers (the reader and the
-// operation goroutines) never block on it: when it is full the client is a
-// slow consumer and the connection is closed with 1008 "slow consumer: N
-// messages behind"; its operations are cancelled and nothing it does can
-// delay other connections, the executor or the server. Each write has
-// Options.WriteTimeout; a client whose socket stays full that long is cut
-// off without a close frame (it sees 1006). The close reason is always
-// logged. Backpressure toward the executor therefore stops at the queue: an
-// executor must not rely on the transport to slow down its source.
+// produced them; messages of different operations interleave. A message is
+// written to the socket by the goroutine that produces it (the reader, an
+// operation goroutine, or the executor through the operation's [Sink])
+// when nothing is queued and the socket takes it without waiting, which is
+// the common case: no goroutine hand-off and no timer per message.
+// Otherwise it joins a bounded queue of Options.SendQueue messages that the
+// connection's writer goroutine writes in one go. Producers never block:
+// when the queue is full the client is a slow consumer and the connection
+// is closed with 1008 "slow consumer: N messages behind"; its operations
+// are cancelled and nothing it does can delay other connections, the
+// executor or the server. Each write of the queue has Options.WriteTimeout;
+// a client whose socket stays full that long is cut off without a close
+// frame (it sees 1006). The close reason is always logged. Backpressure
+// toward the executor therefore stops at the queue: an executor must not
+// rely on the transport to slow down its source.
 //
 // # Keep-alive
 //

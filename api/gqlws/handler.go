@@ -113,15 +113,26 @@ func NewHandler(exec Executor, opts Options) *Handler {
 		upgrader: websocket.Upgrader{
 			Subprotocols: protos,
 			CheckOrigin:  opts.CheckOrigin,
-			// Idle connections (most subscribers, most of the time) then
-			// hold no write buffer of their own.
+			// The connection writes its frames itself (outbox.go): gorilla
+			// needs no write buffer, and a pool keeps it from holding one.
 			WriteBufferPool: &sync.Pool{},
+			// Clients send little (init, subscribe, complete, pongs): a
+			// small read buffer instead of net/http's 4 KB one.
+			ReadBufferSize: readBufferSize,
 		},
 		conns: map[*conn]struct{}{},
 	}
 }
 
-// ServeHTTP upgrades the request and serves the connection until it closes.
+// readBufferSize is the read buffer of a connection; larger messages are
+// read in several steps.
+const readBufferSize = 1024
+
+// ServeHTTP upgrades the request and hands the connection to a goroutine of
+// the handler, which serves it until it closes ([Handler.Shutdown] waits
+// for it). ServeHTTP returns at once, so that net/http lets go of the
+// request's buffers and goroutine; the request's context values (not its
+// cancellation, which comes when ServeHTTP returns) reach the operations.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !websocket.IsWebSocketUpgrade(r) {
 		if h.opts.Next != nil {
@@ -139,11 +150,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.wg.Add(1)
 	h.mu.Unlock()
-	defer h.wg.Done()
 
 	ws, err := h.upgrader.Upgrade(w, r, nil) // answers the client itself on failure
 	if err != nil {
 		h.opts.Logger.Debug("websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
+		h.wg.Done()
 		return
 	}
 	c := newConn(h, ws, r)
@@ -153,10 +164,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.shutdown()
 	}
 	h.mu.Unlock()
-	c.serve()
-	h.mu.Lock()
-	delete(h.conns, c)
-	h.mu.Unlock()
+	go func() { // owned: Shutdown waits for h.wg
+		defer h.wg.Done()
+		c.serve()
+		h.mu.Lock()
+		delete(h.conns, c)
+		h.mu.Unlock()
+	}()
 }
 
 // Shutdown refuses new connections, completes the active operations of

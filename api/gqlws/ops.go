@@ -185,8 +185,10 @@ func (op *operation) Push(resp *graphql.Response) bool {
 	if op.ended || op.ctx.Err() != nil {
 		return false
 	}
-	return op.c.enqueue(op.c.h.payloads.frame(op.prefix, resp))
+	return op.c.sendFrame(opText, op.prefix, op.c.h.payloads.encode(resp), closeBrace)
 }
+
+var closeBrace = []byte("}")
 
 // end refuses further results: what follows is the operation's
 // "complete", if any.
@@ -196,12 +198,15 @@ func (op *operation) end() {
 	op.mu.Unlock()
 }
 
-// run executes one operation and forwards its results in order.
+// run starts one operation. Its results are forwarded by a new goroutine:
+// a subscription lives long, mostly waiting, and the new goroutine's stack
+// stays small, while this one may have grown a large stack in the
+// executor (parsing, validation).
 func (c *conn) run(op *operation, req Request) {
-	defer c.opsWG.Done()
-	defer op.cancel(nil)
 	results, err := c.h.exec.Subscribe(WithSink(op.ctx, op), req)
 	if err != nil {
+		defer c.opsWG.Done()
+		defer op.cancel(nil)
 		c.forget(op)
 		var reqErr *RequestError
 		switch {
@@ -214,6 +219,13 @@ func (c *conn) run(op *operation, req Request) {
 		}
 		return
 	}
+	go c.forward(op, results) // owned: counted in opsWG
+}
+
+// forward forwards the results of op in order, then completes it.
+func (c *conn) forward(op *operation, results <-chan *graphql.Response) {
+	defer c.opsWG.Done()
+	defer op.cancel(nil)
 	for resp := range results {
 		op.Push(resp)
 	}

@@ -1,0 +1,185 @@
+package gqlws
+
+import (
+	"encoding/binary"
+	"errors"
+	"net"
+	"sync"
+	"time"
+)
+
+// outbox is the sending side of a connection. It frames messages itself
+// (server frames are unmasked and this server never compresses) and writes
+// them in one of two ways:
+//
+//   - directly, from the goroutine that sends, when nothing is queued: one
+//     non-blocking write that the socket takes at once in the common case.
+//     No goroutine has to wake up and no deadline timer is armed per
+//     message. Where the socket cannot be written without blocking (not a
+//     plain socket, e.g. TLS), every frame is queued instead;
+//   - queued, when the socket did not take it all or frames are already
+//     waiting. The writer (the connection's serve goroutine) then writes
+//     the whole backlog at once: one write for many frames, under
+//     Options.WriteTimeout.
+//
+// Frames leave in the order they were sent. A frame is never split by
+// another: the rest of a partly written frame is the head of the queue.
+type outbox struct {
+	nc    net.Conn
+	raw   *rawWriter // nil: every frame is queued
+	limit int        // Options.SendQueue
+	wake  chan struct{}
+
+	mu     sync.Mutex
+	buf    []byte // queued frames, in order
+	queued int    // messages in buf
+	inHand int    // messages the writer is writing
+	busy   bool   // the writer is writing outside mu: frames queue behind it
+	head   int    // bytes at the start of buf that end a partly written frame
+	closed bool   // the connection is closing: no more frames
+	spare  []byte // a drained buffer to reuse
+}
+
+// maxSpare bounds the queue buffer an idle connection keeps for reuse.
+const maxSpare = 16 << 10
+
+var (
+	errSlow    = errors.New("send queue full")
+	errClosing = errors.New("connection closing")
+)
+
+func newOutbox(nc net.Conn, limit int) *outbox {
+	return &outbox{nc: nc, raw: newRawWriter(nc), limit: limit, wake: make(chan struct{}, 1)}
+}
+
+// WebSocket opcodes.
+const (
+	opText  = 1
+	opClose = 8
+	opPing  = 9
+	opPong  = 10
+)
+
+// frames pools the scratch buffers frames are built in.
+var frames = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// send frames the concatenation of parts as one message of type op and
+// writes or queues it. It returns errSlow when more than limit messages
+// would be waiting (the caller closes the connection), errClosing once the
+// connection is closing, or the error of a direct write.
+func (o *outbox) send(op byte, parts ...[]byte) error {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	bp := frames.Get().(*[]byte)
+	f := appendHeader((*bp)[:0], op, n)
+	for _, p := range parts {
+		f = append(f, p...)
+	}
+	err := o.put(f)
+	if cap(f) <= maxSpare {
+		*bp = f[:0]
+		frames.Put(bp)
+	}
+	return err
+}
+
+// put writes or queues the frame f; f is not retained.
+func (o *outbox) put(f []byte) error {
+	o.mu.Lock()
+	if o.closed {
+		o.mu.Unlock()
+		return errClosing
+	}
+	if o.raw != nil && !o.busy && len(o.buf) == 0 {
+		n, err := o.raw.tryWrite(f)
+		if err != nil || n == len(f) {
+			o.mu.Unlock()
+			return err
+		}
+		if n > 0 {
+			o.head = len(f) - n
+		}
+		f = f[n:]
+	} else if o.queued+o.inHand > o.limit {
+		o.mu.Unlock()
+		return errSlow
+	}
+	if o.buf == nil {
+		o.buf, o.spare = o.spare[:0], nil
+	}
+	o.buf = append(o.buf, f...)
+	o.queued++
+	o.mu.Unlock()
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// flush writes the queue until it is empty. Only the writer calls it.
+func (o *outbox) flush(timeout time.Duration) error {
+	for {
+		o.mu.Lock()
+		if len(o.buf) == 0 {
+			o.mu.Unlock()
+			return nil
+		}
+		b := o.buf
+		o.buf, o.inHand, o.queued, o.head, o.busy = nil, o.queued, 0, 0, true
+		o.mu.Unlock()
+		err := o.write(b, timeout)
+		o.mu.Lock()
+		o.busy, o.inHand = false, 0
+		if cap(b) <= maxSpare {
+			o.spare = b[:0]
+		}
+		o.mu.Unlock()
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// close refuses further frames and returns what is queued: all of it, or
+// (all false) only the rest of a partly written frame, which must precede
+// anything else written to the socket.
+func (o *outbox) close(all bool) []byte {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.closed = true
+	b := o.buf
+	if !all {
+		b = b[:o.head]
+	}
+	o.buf, o.queued, o.head = nil, 0, 0
+	return b
+}
+
+// write writes b under a deadline, which is then cleared again for the
+// direct writes.
+func (o *outbox) write(b []byte, timeout time.Duration) error {
+	if err := o.nc.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
+		return err
+	}
+	_, err := o.nc.Write(b)
+	if err != nil {
+		return err
+	}
+	return o.nc.SetWriteDeadline(time.Time{})
+}
+
+// appendHeader appends the header of an unmasked final frame of n bytes.
+func appendHeader(b []byte, op byte, n int) []byte {
+	b = append(b, 0x80|op)
+	switch {
+	case n < 126:
+		return append(b, byte(n))
+	case n <= 0xFFFF:
+		return binary.BigEndian.AppendUint16(append(b, 126), uint16(n))
+	default:
+		return binary.BigEndian.AppendUint64(append(b, 127), uint64(n))
+	}
+}

@@ -1,0 +1,186 @@
+package gqlws
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// tcpPair returns both ends of a loopback TCP connection.
+func tcpPair(t *testing.T) (server, client net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- c
+	}()
+	client, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	server = <-accepted
+	if server == nil {
+		t.Fatal("accept failed")
+	}
+	t.Cleanup(func() { server.Close(); client.Close() })
+	return server, client
+}
+
+// readFrames parses n unmasked frames from r.
+func readFrames(t *testing.T, r io.Reader, n int) []string {
+	t.Helper()
+	var got []string
+	for range n {
+		var h [10]byte
+		if _, err := io.ReadFull(r, h[:2]); err != nil {
+			t.Fatalf("frame %d: %v", len(got), err)
+		}
+		if h[0] != 0x80|opText || h[1]&0x80 != 0 {
+			t.Fatalf("frame %d: header % x", len(got), h[:2])
+		}
+		size := int(h[1])
+		switch size {
+		case 126:
+			io.ReadFull(r, h[2:4])
+			size = int(h[2])<<8 | int(h[3])
+		case 127:
+			io.ReadFull(r, h[2:10])
+			size = 0
+			for _, b := range h[2:10] {
+				size = size<<8 | int(b)
+			}
+		}
+		b := make([]byte, size)
+		if _, err := io.ReadFull(r, b); err != nil {
+			t.Fatalf("frame %d: %v", len(got), err)
+		}
+		got = append(got, string(b))
+	}
+	return got
+}
+
+// TestOutboxOrder: frames of every size class arrive whole and in order,
+// written directly (a socket) or all through the writer (a pipe), also
+// while the writer is busy with a backlog.
+func TestOutboxOrder(t *testing.T) {
+	sizes := []int{0, 1, 125, 126, 127, 65535, 65536, 200000, 3}
+	cases := []struct {
+		name string
+		pair func(t *testing.T) (net.Conn, net.Conn)
+	}{
+		{"socket", tcpPair},
+		{"pipe", func(*testing.T) (net.Conn, net.Conn) { return net.Pipe() }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, cli := tc.pair(t)
+			o := newOutbox(srv, 1000)
+			if (o.raw != nil) != (tc.name == "socket") {
+				t.Fatalf("direct writes: %v", o.raw != nil)
+			}
+			var want []string
+			for round := range 3 {
+				for i, n := range sizes {
+					want = append(want, fmt.Sprintf("%d.%d:%s", round, i, bytes.Repeat([]byte("x"), n)))
+				}
+			}
+			done := make(chan []string)
+			go func() { done <- readFrames(t, cli, len(want)) }()
+			stop := make(chan struct{})
+			var wg sync.WaitGroup
+			wg.Go(func() { // the writer
+				for {
+					select {
+					case <-o.wake:
+						if err := o.flush(5 * time.Second); err != nil {
+							t.Error(err)
+							return
+						}
+					case <-stop:
+						return
+					}
+				}
+			})
+			for _, m := range want {
+				p := []byte(m)
+				if err := o.send(opText, p[:len(p)/2], p[len(p)/2:]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got := <-done
+			close(stop)
+			wg.Wait()
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("frame %d: got %d bytes %.20q…, want %d bytes %.20q…", i, len(got[i]), got[i], len(want[i]), want[i])
+				}
+			}
+		})
+	}
+}
+
+// TestOutboxSlowAndClose: a peer that reads nothing fills the socket, then
+// the queue (errSlow past the limit); close(false) keeps only the rest of
+// a partly written frame, so that a close frame can follow it on a clean
+// frame boundary; a closed outbox refuses frames.
+func TestOutboxSlowAndClose(t *testing.T) {
+	srv, cli := tcpPair(t)
+	o := newOutbox(srv, 4)
+	big := bytes.Repeat([]byte("y"), 1<<20)
+	sent := 0
+	var err error
+	for sent < 1000 {
+		if err = o.send(opText, big); err != nil {
+			break
+		}
+		sent++
+	}
+	if !errors.Is(err, errSlow) {
+		t.Fatalf("after %d frames: %v, want errSlow", sent, err)
+	}
+	o.mu.Lock()
+	queued, head := o.queued, o.head
+	o.mu.Unlock()
+	if queued != 5 {
+		t.Fatalf("%d frames queued at errSlow, want limit+1 = 5", queued)
+	}
+	rest := o.close(false)
+	if len(rest) != head {
+		t.Fatalf("close(false) returned %d bytes, the partial frame has %d", len(rest), head)
+	}
+	if err := o.send(opText, []byte("late")); !errors.Is(err, errClosing) {
+		t.Fatalf("send after close: %v", err)
+	}
+	// What reaches the peer is whole frames, then the close frame.
+	go func() {
+		_ = o.write(rest, 5*time.Second)
+		msg := websocket.FormatCloseMessage(websocket.ClosePolicyViolation, "slow")
+		_ = o.write(append(appendHeader(nil, opClose, len(msg)), msg...), 5*time.Second)
+	}()
+	_ = cli.SetReadDeadline(time.Now().Add(10 * time.Second))
+	direct := sent - 5 // written directly, and the partly written one
+	if head > 0 {
+		direct++
+	}
+	for i, f := range readFrames(t, cli, direct) {
+		if len(f) != len(big) {
+			t.Fatalf("frame %d: %d bytes", i, len(f))
+		}
+	}
+	var h [2]byte
+	if _, err := io.ReadFull(cli, h[:]); err != nil || h[0] != 0x80|opClose {
+		t.Fatalf("after the data: % x, %v; want a close frame", h, err)
+	}
+}
