@@ -16,6 +16,24 @@
 // connected before the load and again after it. Every connection is closed
 // at the end and the program exits within -timeout. It is a benchmark
 // driver, not a test: see bench/graphql.sh.
+//
+// The driver shares the machine with the server, so its own cost per
+// delivery inflates the latency it measures. Two receivers (-reader):
+//
+//   - epoll (default on Linux): after the handshake, init and subscribe,
+//     each socket is read by one of a few goroutines (-loops) that wait on
+//     their own epoll set and read every ready socket in turn; no goroutine
+//     per connection wakes up per message. A round of reads that found
+//     fewer sockets ready than it could take is followed by a pause of
+//     -round (1 ms) rather than a wait in epoll_wait, so that the server's
+//     writes do not each have to wake the reader (a cross-CPU wake-up that
+//     the kernel charges to the writing server); this adds at most -round
+//     to a delivery's latency;
+//   - gorilla: one gorilla/websocket reader goroutine per connection, as a
+//     browser-like client library would (the method of the first results).
+//
+// Either way a delivery's receipt time is taken right after its bytes are
+// read from the socket, before it is parsed.
 package main
 
 import (
@@ -35,8 +53,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/gorilla/websocket"
 )
 
 func main() {
@@ -47,6 +63,9 @@ func main() {
 	dur := flag.Duration("duration", 20*time.Second, "how long events are appended")
 	resources := flag.Int("resources", 0, "resources the mutations rotate over (0: one per event, at most 1000)")
 	sub := flag.String("sub", "events", "subscription: events or workflowEvents")
+	reader := flag.String("reader", defaultReader, "how subscribers are read: epoll (Linux) or gorilla")
+	loops := flag.Int("loops", 1, "epoll reader goroutines")
+	round := flag.Duration("round", time.Millisecond, "epoll reader: pause after a round of reads that did not fill its batch (0: none)")
 	pid := flag.Int("pid", 0, "server `pid` whose RSS is reported (0: none)")
 	timeout := flag.Duration("timeout", 4*time.Minute, "bound on the whole run")
 	flag.Parse()
@@ -57,6 +76,11 @@ func main() {
 	defer cancel()
 	r := &run{addr: *addr, pid: *pid, http: &http.Client{Timeout: 10 * time.Second,
 		Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
+	var err error
+	if r.rd, err = newReaders(*reader, *loops, *round); err != nil {
+		fmt.Fprintln(os.Stderr, "wsfanout:", err)
+		os.Exit(2)
+	}
 	if err := r.main(ctx, *n, *batch, *rate, *dur, *resources, *sub); err != nil {
 		fmt.Fprintln(os.Stderr, "wsfanout:", err)
 		os.Exit(1)
@@ -68,6 +92,7 @@ type run struct {
 	pid  int
 	http *http.Client
 	wf   string
+	rd   readers
 
 	mu    sync.Mutex
 	acks  map[int64]time.Time // position → acknowledgement of its mutation
@@ -81,12 +106,30 @@ type sample struct {
 	evt  int64 // the event's time, unix ns
 }
 
-// client is one subscriber connection.
-type client struct {
-	c       *websocket.Conn
-	samples []sample
-	closed  atomic.Int64 // close code seen by the reader, 0 while open
-	done    chan struct{}
+// subscriber is one subscriber connection as the measurement sees it.
+type subscriber interface {
+	lastPos() int64     // position of the last event received, 0 before any
+	closedCode() int64  // close code seen by the reader (-1: no close frame), 0 while open
+	snapshot() []sample // the deliveries so far
+}
+
+// readers connects subscribers and receives their messages.
+type readers interface {
+	// connect opens one graphql-transport-ws connection, initialises it
+	// and subscribes with query.
+	connect(ctx context.Context, addr, query string) (subscriber, error)
+	// closeAll closes every connection (a close frame each), bounded in time.
+	closeAll()
+}
+
+func newReaders(kind string, loops int, round time.Duration) (readers, error) {
+	switch kind {
+	case "gorilla":
+		return &gorillaReaders{}, nil
+	case "epoll":
+		return newEpollReaders(max(loops, 1), round)
+	}
+	return nil, fmt.Errorf("unknown -reader %q", kind)
 }
 
 func (r *run) main(ctx context.Context, n, batch int, rate float64, dur time.Duration, nres int, sub string) error {
@@ -102,17 +145,17 @@ func (r *run) main(ctx context.Context, n, batch int, rate float64, dur time.Dur
 	}
 
 	// Connect in batches.
-	clients := make([]*client, 0, n)
+	clients := make([]subscriber, 0, n)
 	t0 := time.Now()
 	var failed int
 	var firstErr error
 	for len(clients)+failed < n && ctx.Err() == nil {
 		k := min(batch, n-len(clients)-failed)
-		got := make([]*client, k)
+		got := make([]subscriber, k)
 		errs := make([]error, k)
 		var wg sync.WaitGroup
 		for i := range k {
-			wg.Go(func() { got[i], errs[i] = r.connect(ctx, query) })
+			wg.Go(func() { got[i], errs[i] = r.rd.connect(ctx, r.addr, query) })
 		}
 		wg.Wait()
 		for i := range k {
@@ -129,7 +172,7 @@ func (r *run) main(ctx context.Context, n, batch int, rate float64, dur time.Dur
 	}
 	connectTime := time.Since(t0)
 	fmt.Printf("connected %d/%d subscribers in %.1fs (%d failed%s)\n", len(clients), n, connectTime.Seconds(), failed, errSuffix(firstErr))
-	defer closeAll(clients)
+	defer r.rd.closeAll()
 	if len(clients) == 0 {
 		return errors.New("no subscriber connected")
 	}
@@ -161,6 +204,7 @@ func (r *run) main(ctx context.Context, n, batch int, rate float64, dur time.Dur
 	}
 	time.Sleep(500 * time.Millisecond)
 	rssIdle := rss(r.pid)
+	cpu0 := cpuNow(r.pid)
 	fmt.Printf("server RSS with %d subscribers connected, idle: %s\n", len(clients), rssIdle)
 
 	// Append events at a fixed rate (open loop), each on its own goroutine.
@@ -199,7 +243,7 @@ func (r *run) main(ctx context.Context, n, batch int, rate float64, dur time.Dur
 	for time.Now().Before(drainEnd) {
 		all := true
 		for _, c := range clients {
-			if c.lastPos() < lastPos.Load() && c.closed.Load() == 0 {
+			if c.lastPos() < lastPos.Load() && c.closedCode() == 0 {
 				all = false
 				break
 			}
@@ -209,6 +253,7 @@ func (r *run) main(ctx context.Context, n, batch int, rate float64, dur time.Dur
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	cpu := cpuNow(r.pid).sub(cpu0)
 	rssLoad := rss(r.pid)
 	peak := hwm(r.pid)
 
@@ -225,8 +270,9 @@ func (r *run) main(ctx context.Context, n, batch int, rate float64, dur time.Dur
 			measured[p] = true
 		}
 	}
+	perEvent := map[int64][]time.Duration{}
 	for _, c := range clients {
-		if c.closed.Load() != 0 {
+		if c.closedCode() != 0 {
 			disconnected++
 		}
 		for _, s := range c.snapshot() {
@@ -234,6 +280,7 @@ func (r *run) main(ctx context.Context, n, batch int, rate float64, dur time.Dur
 				continue
 			}
 			evtLat = append(evtLat, time.Duration(s.recv-s.evt))
+			perEvent[s.pos] = append(perEvent[s.pos], time.Duration(s.recv-s.evt))
 			if a, ok := acks[s.pos]; ok {
 				ackLat = append(ackLat, time.Duration(s.recv-a.UnixNano()))
 			}
@@ -245,13 +292,30 @@ func (r *run) main(ctx context.Context, n, batch int, rate float64, dur time.Dur
 		len(measured), appendTime.Seconds(), float64(len(measured))/appendTime.Seconds(), mutErrs.Load(),
 		len(evtLat), expected, 100*float64(len(evtLat))/float64(max(expected, 1)), nextErrors.Load(), disconnected)
 	fmt.Printf("server RSS after the load: %s (peak VmHWM %s)\n", rssLoad, peak)
+	// CPU time from the first append to the end of the drain: the server's
+	// and the driver's per delivery, and what the rest of the machine used
+	// meanwhile (other processes share these cores: a noisy run shows here).
+	perDelivery := func(s float64) float64 { return s * 1e6 / float64(max(len(evtLat), 1)) }
+	other := max(cpu.machine-cpu.server-cpu.driver, 0)
+	fmt.Printf("CPU during the load: server %.1fs (%.1f µs/delivery), driver %.1fs (%.1f µs/delivery), other processes %.1fs\n",
+		cpu.server, perDelivery(cpu.server), cpu.driver, perDelivery(cpu.driver), other)
 	p := func(d []time.Duration, q float64) string { return fmtDur(pct(d, q)) }
 	fmt.Printf("latency event→recv: p50 %s p90 %s p99 %s max %s\n", p(evtLat, .50), p(evtLat, .90), p(evtLat, .99), p(evtLat, 1))
 	fmt.Printf("latency ack→recv:   p50 %s p90 %s p99 %s max %s\n", p(ackLat, .50), p(ackLat, .90), p(ackLat, .99), p(ackLat, 1))
-	fmt.Printf("RESULT subscribers=%d rate=%g events=%d delivered_pct=%.2f p50_ms=%.2f p99_ms=%.2f ack_p50_ms=%.2f ack_p99_ms=%.2f rss_idle_mb=%s rss_load_mb=%s rss_peak_mb=%s\n",
+	// Each event is a burst of deliveries: its first delivery shows the
+	// fixed part (append, fsync, resolution), its last one the burst's
+	// length. Medians and maxima over the events:
+	var first, last []time.Duration
+	for _, d := range perEvent {
+		slices.Sort(d)
+		first, last = append(first, d[0]), append(last, d[len(d)-1])
+	}
+	fmt.Printf("per event: first delivery p50 %s max %s; last delivery p50 %s max %s\n",
+		p(first, .5), p(first, 1), p(last, .5), p(last, 1))
+	fmt.Printf("RESULT subscribers=%d rate=%g events=%d delivered_pct=%.2f p50_ms=%.2f p99_ms=%.2f ack_p50_ms=%.2f ack_p99_ms=%.2f rss_idle_mb=%s rss_load_mb=%s rss_peak_mb=%s server_us=%.1f driver_us=%.1f other_cpu_s=%.1f\n",
 		len(clients), rate, len(measured), 100*float64(len(evtLat))/float64(max(expected, 1)),
 		ms(pct(evtLat, .5)), ms(pct(evtLat, .99)), ms(pct(ackLat, .5)), ms(pct(ackLat, .99)),
-		mb(rssIdle), mb(rssLoad), mb(peak))
+		mb(rssIdle), mb(rssLoad), mb(peak), perDelivery(cpu.server), perDelivery(cpu.driver), other)
 	return nil
 }
 
@@ -341,161 +405,6 @@ func (r *run) gql(ctx context.Context, q string) (json.RawMessage, error) {
 		return nil, fmt.Errorf("GraphQL errors: %s", out.Errors[0])
 	}
 	return out.Data, nil
-}
-
-// connect opens one graphql-transport-ws connection, initialises it,
-// subscribes and starts its reader.
-func (r *run) connect(ctx context.Context, query string) (*client, error) {
-	d := websocket.Dialer{HandshakeTimeout: 15 * time.Second, Subprotocols: []string{"graphql-transport-ws"},
-		ReadBufferSize: 1024, WriteBufferSize: 1024}
-	cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	c, _, err := d.DialContext(cctx, "ws://"+r.addr+"/graphql", nil)
-	if err != nil {
-		return nil, err
-	}
-	fail := func(err error) (*client, error) { c.Close(); return nil, err }
-	_ = c.SetWriteDeadline(time.Now().Add(10 * time.Second))
-	_ = c.SetReadDeadline(time.Now().Add(15 * time.Second))
-	if err := c.WriteMessage(websocket.TextMessage, []byte(`{"type":"connection_init","payload":{}}`)); err != nil {
-		return fail(err)
-	}
-	_, m, err := c.ReadMessage()
-	if err != nil {
-		return fail(err)
-	}
-	if !bytes.Contains(m, []byte(`"connection_ack"`)) {
-		return fail(fmt.Errorf("expected connection_ack, got %s", m))
-	}
-	sub, _ := json.Marshal(map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{"query": query}})
-	if err := c.WriteMessage(websocket.TextMessage, sub); err != nil {
-		return fail(err)
-	}
-	_ = c.SetReadDeadline(time.Time{})
-	_ = c.SetWriteDeadline(time.Time{})
-	cl := &client{c: c, done: make(chan struct{}), samples: make([]sample, 0, 512)}
-	go cl.read()
-	return cl, nil
-}
-
-var (
-	keyPos  = []byte(`"position":`)
-	keyTime = []byte(`"time":"`)
-	keyNext = []byte(`"type":"next"`)
-	keyPing = []byte(`"type":"ping"`)
-)
-
-// read receives until the connection ends, answering pings and recording
-// every "next".
-func (cl *client) read() {
-	defer close(cl.done)
-	for {
-		_, m, err := cl.c.ReadMessage()
-		now := time.Now().UnixNano()
-		if err != nil {
-			code := int64(-1)
-			var ce *websocket.CloseError
-			if errors.As(err, &ce) {
-				code = int64(ce.Code)
-			}
-			cl.closed.Store(code)
-			return
-		}
-		switch {
-		case bytes.Contains(m, keyNext):
-			pos, evt, ok := parseNext(m)
-			if !ok {
-				if nextErrors.Add(1) <= 3 {
-					fmt.Fprintf(os.Stderr, "next without an event: %s\n", m)
-				}
-				continue
-			}
-			cl.add(sample{pos: pos, recv: now, evt: evt})
-		case bytes.Contains(m, keyPing):
-			_ = cl.c.WriteMessage(websocket.TextMessage, []byte(`{"type":"pong"}`))
-		}
-	}
-}
-
-// nextErrors counts "next" messages that carry errors instead of an event.
-var nextErrors atomic.Int64
-
-var sampleMu sync.Mutex // guards every client's samples (cheap: one append per event)
-
-func (cl *client) add(s sample) {
-	sampleMu.Lock()
-	cl.samples = append(cl.samples, s)
-	sampleMu.Unlock()
-}
-
-func (cl *client) lastPos() int64 {
-	sampleMu.Lock()
-	defer sampleMu.Unlock()
-	if len(cl.samples) == 0 {
-		return 0
-	}
-	return cl.samples[len(cl.samples)-1].pos
-}
-
-func (cl *client) snapshot() []sample {
-	sampleMu.Lock()
-	defer sampleMu.Unlock()
-	return slices.Clone(cl.samples)
-}
-
-// parseNext extracts position and time from a "next" message without a
-// full JSON decode (the client shares the 2 cores with the server).
-func parseNext(m []byte) (pos, evt int64, ok bool) {
-	i := bytes.Index(m, keyPos)
-	j := bytes.Index(m, keyTime)
-	if i < 0 || j < 0 {
-		return 0, 0, false
-	}
-	rest := m[i+len(keyPos):]
-	k := bytes.IndexAny(rest, ",}")
-	if k < 0 {
-		return 0, 0, false
-	}
-	p, err := strconv.ParseInt(string(bytes.TrimSpace(rest[:k])), 10, 64)
-	if err != nil {
-		return 0, 0, false
-	}
-	rest = m[j+len(keyTime):]
-	k = bytes.IndexByte(rest, '"')
-	if k < 0 {
-		return 0, 0, false
-	}
-	t, err := time.Parse(time.RFC3339Nano, string(rest[:k]))
-	if err != nil {
-		return 0, 0, false
-	}
-	return p, t.UnixNano(), true
-}
-
-// closeAll sends "complete" and a close frame on every connection, then
-// closes them, bounded in time.
-func closeAll(clients []*client) {
-	deadline := time.Now().Add(2 * time.Second)
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 512)
-	for _, cl := range clients {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "bench done")
-			_ = cl.c.WriteControl(websocket.CloseMessage, msg, deadline)
-			select {
-			case <-cl.done:
-			case <-time.After(time.Until(deadline)):
-			}
-			_ = cl.c.Close()
-		})
-	}
-	wg.Wait()
-	for _, cl := range clients {
-		<-cl.done // the reader ends once the conn is closed
-	}
-	fmt.Printf("closed %d connections\n", len(clients))
 }
 
 func pct(d []time.Duration, q float64) time.Duration {
