@@ -1,12 +1,20 @@
 package workflow
 
-import "github.com/circuit-breaker/circuit-breaker/rules"
+import (
+	"time"
+
+	"github.com/circuit-breaker/circuit-breaker/rules"
+)
 
 // Limits on the size of a definition, enforced by Validate.
 const (
 	MaxStates     = 1000 // states per definition
 	MaxActivities = 1000 // activities per definition
 	MaxIDLength   = 128  // characters in a definition id, state or activity id
+	// MaxPromptLength is the most characters a waitForHuman prompt has.
+	MaxPromptLength = 10000
+	// MaxWaitSeconds is the longest waitForHuman timeout: 366 days.
+	MaxWaitSeconds = 366 * 24 * 60 * 60
 )
 
 // Definition is a workflow: a state machine whose states a resource moves
@@ -25,6 +33,42 @@ type Definition struct {
 	// state without an outgoing activity.
 	TerminalStates []string   `json:"terminalStates,omitempty"`
 	Activities     []Activity `json:"activities,omitempty"`
+	// AgentTransitions is the seed's agent_transition shorthand: each one
+	// is an automatic agent activity. Validate expands them into
+	// Activities (after the explicit ones) and clears the list, so a
+	// normalised definition holds activities only.
+	AgentTransitions []AgentTransition `json:"agentTransitions,omitempty"`
+}
+
+// AgentTransition is the shorthand for an activity from From to To that
+// runs the stored agent AgentID as soon as a resource enters From, and
+// moves the resource to To with the agent's output once the run completes:
+//
+//	{ID: <ID, default "<from>_to_<to>">, FromStates: [From], ToState: To,
+//	 AgentConfig: {AgentID: AgentID, Auto: true, OutputKey: OutputKey}}
+//
+// Chaining them (topic_received → researching → writing → reviewing) is
+// a multi-agent pipeline where each agent reads its predecessors' output
+// from the resource data.
+type AgentTransition struct {
+	// ID is the activity's id; empty means "<from>_to_<to>".
+	ID        string `json:"id,omitempty"`
+	From      string `json:"from"`
+	To        string `json:"to"`
+	AgentID   string `json:"agentId"`
+	OutputKey string `json:"outputKey,omitempty"`
+}
+
+// Activity returns the activity t stands for.
+func (t AgentTransition) Activity() Activity {
+	id := t.ID
+	if id == "" {
+		id = t.From + "_to_" + t.To
+	}
+	return Activity{
+		ID: id, FromStates: []string{t.From}, ToState: t.To,
+		AgentConfig: &AgentConfig{AgentID: t.AgentID, Auto: true, OutputKey: t.OutputKey},
+	}
 }
 
 // Activity is a transition from any of FromStates to ToState. It fires only
@@ -41,6 +85,49 @@ type Activity struct {
 	Retry       *RetryPolicy      `json:"retry,omitempty"`
 	// TimeoutSeconds bounds one attempt; 0 means no timeout.
 	TimeoutSeconds int `json:"timeoutSeconds,omitempty"`
+	// Auto fires the activity on its own when a resource enters one of its
+	// from-states and its conditions hold (see Machine.NextAuto). An auto
+	// activity with an agent runs the agent; one that waits for a human
+	// parks the resource.
+	Auto bool `json:"auto,omitempty"`
+	// WaitForHuman makes firing the activity park the resource until a
+	// human answers (the answer is merged under the activity's id and the
+	// transition is recorded then) or the timeout fires TimeoutActivity.
+	WaitForHuman *HumanWait `json:"waitForHuman,omitempty"`
+}
+
+// Automatic reports whether the activity fires on its own on entering one
+// of its from-states: Auto, or an agent configured with Auto.
+func (a Activity) Automatic() bool {
+	return a.Auto || a.AgentConfig != nil && a.AgentConfig.Auto
+}
+
+// OutputKey is the key of the resource data under which the activity's
+// result (its agent's output or the human's answer) is merged: the agent's
+// OutputKey when set, else the activity's id.
+func (a Activity) OutputKey() string {
+	if a.AgentConfig != nil && a.AgentConfig.OutputKey != "" {
+		return a.AgentConfig.OutputKey
+	}
+	return a.ID
+}
+
+// HumanWait is a human-in-the-loop step: the resource is parked, holding
+// no compute, until a human answers or the timeout passes.
+type HumanWait struct {
+	// Prompt is what the human is asked.
+	Prompt string `json:"prompt,omitempty"`
+	// TimeoutSeconds is how long the resource waits; 0 means forever.
+	TimeoutSeconds int `json:"timeoutSeconds,omitempty"`
+	// TimeoutActivity is fired when the wait times out. It must be able
+	// to leave every from-state of the waiting activity; it is required
+	// with a timeout.
+	TimeoutActivity string `json:"timeoutActivity,omitempty"`
+}
+
+// Timeout is the wait's timeout; 0 means none.
+func (h HumanWait) Timeout() time.Duration {
+	return time.Duration(h.TimeoutSeconds) * time.Second
 }
 
 // AgentConfig is the agent run attached to an activity: either a reference
@@ -53,10 +140,11 @@ type AgentConfig struct {
 	Temperature  *float64 `json:"temperature,omitempty"`
 	MaxTokens    *int     `json:"maxTokens,omitempty"`
 	// Auto runs the agent as soon as a resource enters one of the
-	// activity's from-states, instead of waiting for an explicit fire.
+	// activity's from-states, instead of waiting for an explicit fire
+	// (like Activity.Auto).
 	Auto bool `json:"auto,omitempty"`
 	// OutputKey is the key of the resource data the agent's output is
-	// merged under; empty merges at the top level.
+	// merged under; empty means the activity's id.
 	OutputKey string `json:"outputKey,omitempty"`
 }
 
@@ -96,6 +184,9 @@ func (d Definition) Clone() Definition {
 		}
 		d.Activities = acts
 	}
+	if d.AgentTransitions != nil {
+		d.AgentTransitions = append([]AgentTransition(nil), d.AgentTransitions...)
+	}
 	return d
 }
 
@@ -118,6 +209,10 @@ func (a Activity) Clone() Activity {
 	if a.Retry != nil {
 		r := *a.Retry
 		a.Retry = &r
+	}
+	if a.WaitForHuman != nil {
+		h := *a.WaitForHuman
+		a.WaitForHuman = &h
 	}
 	return a
 }

@@ -29,6 +29,20 @@
 // StateChanged event) is the caller's job. Agents configured on an activity
 // are described by AgentConfig but run elsewhere.
 //
+// # Automation
+//
+// An activity is automatic (Activity.Automatic) when it has Auto set or an
+// agent with AgentConfig.Auto: it fires on its own when a resource enters
+// one of its from-states. NextAuto picks the first automatic activity, in
+// definition order, whose conditions hold, so rules choose the next step
+// from the data an agent produced. What firing means is the caller's:
+// an activity with an agent runs it and records the transition when the
+// run completes, with the output (OutputValue) merged under OutputKey; one
+// with WaitForHuman parks the resource until a human answers or its
+// timeout fires TimeoutActivity. AgentTransitions, the seed's
+// agent_transition, are shorthand for automatic agent activities; Validate
+// expands them.
+//
 // # Versions
 //
 // Definitions are versioned. NextVersion derives the next version of a

@@ -28,7 +28,8 @@ type AvailableActivity struct {
 	ID      string `json:"id"`
 	Name    string `json:"name,omitempty"`
 	ToState string `json:"toState"`
-	// Auto reports whether the activity's agent runs on entering the state.
+	// Auto reports whether the activity fires on its own on entering the
+	// state (Activity.Automatic).
 	Auto bool `json:"auto,omitempty"`
 	// Enabled reports whether the conditions hold, so Fire would succeed.
 	Enabled bool `json:"enabled"`
@@ -117,7 +118,7 @@ func (m *Machine) Available(state string, data map[string]any) []AvailableActivi
 			ID:      ca.act.ID,
 			Name:    ca.act.Name,
 			ToState: ca.act.ToState,
-			Auto:    ca.act.AgentConfig != nil && ca.act.AgentConfig.Auto,
+			Auto:    ca.act.Automatic(),
 			Enabled: ok,
 			Trace:   trace,
 		}
@@ -152,6 +153,26 @@ func (m *Machine) Fire(state, activityID string, data map[string]any) (Decision,
 		return Decision{}, &ConditionsFailedError{Activity: activityID, Trace: trace}
 	}
 	return Decision{From: state, To: ca.act.ToState, ActivityID: activityID, Trace: trace}, nil
+}
+
+// NextAuto returns the automatic activity (Activity.Automatic) that fires
+// on its own in state given data: the first, in definition order, whose
+// conditions hold. ok is false when there is none, or the state is
+// unknown or terminal. Rules thus choose between automatic activities:
+// give the specific ones conditions and put a catch-all last.
+func (m *Machine) NextAuto(state string, data map[string]any) (d Decision, ok bool) {
+	if m.terminal[state] {
+		return Decision{}, false
+	}
+	for _, ca := range m.byState[state] {
+		if !ca.act.Automatic() {
+			continue
+		}
+		if matched, trace := ca.check(data); matched {
+			return Decision{From: state, To: ca.act.ToState, ActivityID: ca.act.ID, Trace: trace}, true
+		}
+	}
+	return Decision{}, false
 }
 
 // check evaluates the activity's conditions against data.

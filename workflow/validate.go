@@ -33,7 +33,7 @@ func validate(d *Definition) ([]*rules.Rule, error) {
 	if d == nil {
 		return nil, &ValidationError{Problems: []Problem{{Msg: "definition is nil"}}}
 	}
-	normalize(d)
+	explicit := normalize(d)
 	var c checker
 
 	c.length("id", d.ID)
@@ -80,38 +80,18 @@ func validate(d *Definition) ([]*rules.Rule, error) {
 	ids := make(map[string]bool, len(d.Activities))
 	compiled := make([]*rules.Rule, len(d.Activities))
 	for i := range d.Activities {
-		a := &d.Activities[i]
-		p := index("activities", i)
-		if a.ID == "" {
-			c.add(p+".id", "required")
-		} else if c.length(p+".id", a.ID) {
-			if ids[a.ID] {
-				c.add(p+".id", "duplicate activity id "+strconv.Quote(a.ID))
-			}
-			ids[a.ID] = true
+		ps := activityPaths(index("activities", i))
+		if i >= explicit {
+			ps = transitionPaths(index("agentTransitions", i-explicit))
 		}
-		if len(a.FromStates) == 0 {
-			c.add(p+".fromStates", "at least one state required")
+		compiled[i] = c.activity(&d.Activities[i], ps, states, terminal, ids)
+	}
+	for i := range d.Activities {
+		ps := activityPaths(index("activities", i))
+		if i >= explicit {
+			ps = transitionPaths(index("agentTransitions", i-explicit))
 		}
-		from := make(map[string]bool, len(a.FromStates))
-		for j, s := range a.FromStates {
-			fp := index(p+".fromStates", j)
-			if c.stateRef(fp, s, states, from) && terminal[s] {
-				c.add(fp, "terminal state "+strconv.Quote(s)+" cannot have outgoing activities")
-			}
-		}
-		switch {
-		case a.ToState == "":
-			c.add(p+".toState", "required")
-		case !states[a.ToState]:
-			c.add(p+".toState", "unknown state "+strconv.Quote(a.ToState))
-		}
-		compiled[i] = c.conditions(p, a.Conditions)
-		c.agent(p+".agentConfig", a.AgentConfig)
-		c.retry(p+".retry", a.Retry)
-		if a.TimeoutSeconds < 0 {
-			c.add(p+".timeoutSeconds", "must be ≥ 0")
-		}
+		c.wait(d, &d.Activities[i], ps.base+".waitForHuman")
 	}
 
 	if states[d.InitialState] {
@@ -123,13 +103,20 @@ func validate(d *Definition) ([]*rules.Rule, error) {
 	return compiled, nil
 }
 
-// normalize fills in the defaults described on Validate.
-func normalize(d *Definition) {
+// normalize fills in the defaults described on Validate and expands the
+// agent transitions into activities. It returns how many activities were
+// explicit: the rest, in order, come from d's agent transitions.
+func normalize(d *Definition) (explicit int) {
+	explicit = len(d.Activities)
+	for _, t := range d.AgentTransitions {
+		d.Activities = append(d.Activities, t.Activity())
+	}
+	d.AgentTransitions = nil
 	if d.InitialState == "" && len(d.States) > 0 {
 		d.InitialState = d.States[0]
 	}
 	if len(d.TerminalStates) > 0 {
-		return
+		return explicit
 	}
 	leaves := make(map[string]bool)
 	for _, a := range d.Activities {
@@ -143,6 +130,7 @@ func normalize(d *Definition) {
 			leaves[s] = true // skip duplicates
 		}
 	}
+	return explicit
 }
 
 // checker collects problems.
@@ -203,22 +191,6 @@ func (c *checker) conditions(path string, conds []rules.Condition) *rules.Rule {
 		c.add(path+".conditions", err.Error())
 	}
 	return nil
-}
-
-func (c *checker) agent(path string, a *AgentConfig) {
-	if a == nil {
-		return
-	}
-	if a.AgentID == "" && a.Model == "" {
-		c.add(path, "model or agentId required")
-	}
-	c.length(path+".agentId", a.AgentID)
-	if t := a.Temperature; t != nil && !(*t >= 0 && *t <= 2) {
-		c.add(path+".temperature", "must be between 0 and 2")
-	}
-	if n := a.MaxTokens; n != nil && *n < 1 {
-		c.add(path+".maxTokens", "must be ≥ 1")
-	}
 }
 
 func (c *checker) retry(path string, r *RetryPolicy) {

@@ -217,6 +217,8 @@ func TestValidateSeedExamples(t *testing.T) {
 		{"document_approval.json", "submitted", []string{"approved", "rejected", "published"}},
 		{"document_approval.yaml", "submitted", []string{"approved", "rejected", "published"}},
 		{"document_processing.json", "received", []string{"loading", "completed"}},
+		{"content_pipeline.yaml", "topic_received", []string{"reviewing", "published"}},
+		{"support_triage.json", "new", []string{"billing", "reviewed", "escalated"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
