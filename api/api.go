@@ -10,6 +10,7 @@ import (
 	"github.com/circuit-breaker/circuit-breaker/api/gql"
 	"github.com/circuit-breaker/circuit-breaker/auth"
 	"github.com/circuit-breaker/circuit-breaker/events"
+	"github.com/circuit-breaker/circuit-breaker/metrics"
 	"github.com/circuit-breaker/circuit-breaker/projections"
 )
 
@@ -45,6 +46,9 @@ type Deps struct {
 	LLM LLMRouter
 	// LLMTimeout bounds a non-streamed LLM call; 0 means none.
 	LLMTimeout time.Duration
+	// Metrics, when set, counts requests and serves GET /metrics
+	// (NewServer only).
+	Metrics *metrics.Metrics
 }
 
 // LLMRouter is the LLM router as the API uses it; *router.Router

@@ -89,7 +89,12 @@ func NewServer(d Deps) (*Server, error) {
 			Authenticate: func(r *http.Request) (auth.Principal, error) { return who(r.Context(), r) }}))
 	}
 	mux.Handle("/", protect(rest))
-	return &Server{handler: mux, ws: ws, sse: sse}, nil
+	var h http.Handler = mux
+	if d.Metrics != nil {
+		mux.Handle("GET /metrics", protect(d.Metrics.Handler()))
+		h = d.Metrics.Middleware(mux)
+	}
+	return &Server{handler: h, ws: ws, sse: sse}, nil
 }
 
 // ServeHTTP implements http.Handler.

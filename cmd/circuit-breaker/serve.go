@@ -20,8 +20,10 @@ import (
 	"github.com/circuit-breaker/circuit-breaker/auth"
 	"github.com/circuit-breaker/circuit-breaker/config"
 	"github.com/circuit-breaker/circuit-breaker/events/feed"
+	"github.com/circuit-breaker/circuit-breaker/metrics"
 	"github.com/circuit-breaker/circuit-breaker/projections"
 	"github.com/circuit-breaker/circuit-breaker/providers/journal"
+	"github.com/circuit-breaker/circuit-breaker/providers/router"
 )
 
 // shutdownTimeout bounds the graceful shutdown of the HTTP server and the
@@ -149,7 +151,13 @@ func (s *server) run(ctx context.Context) (err error) {
 			log.Error("llm calls not journaled at shutdown", "err", err, "stats", calls.Stats())
 		}
 	}()
-	llmRouter, err := newRouter(s.cfg.LLM, os.Getenv, calls, gql.TenantModels{Views: runner.Views()}, log.With("component", "router"))
+	var mets *metrics.Metrics
+	var rec router.Recorder = calls
+	if s.cfg.Observability.EnableMetrics {
+		mets = metrics.New()
+		rec = router.Recorders(calls, mets)
+	}
+	llmRouter, err := newRouter(s.cfg.LLM, os.Getenv, rec, gql.TenantModels{Views: runner.Views()}, log.With("component", "router"))
 	if err != nil {
 		stopActors(sys, log)
 		return fmt.Errorf("llm router: %w", err)
@@ -157,7 +165,7 @@ func (s *server) run(ctx context.Context) (err error) {
 	logDeployments(log, llmRouter)
 	apiSrv, err := api.NewServer(api.Deps{System: sys, Runner: runner, Store: store, Feed: hub,
 		Auth: authn, Keys: keys, Logger: log.With("component", "api"),
-		LLM: llmRouter, LLMTimeout: time.Duration(s.cfg.LLM.RequestTimeoutSeconds) * time.Second})
+		Metrics: mets, LLM: llmRouter, LLMTimeout: time.Duration(s.cfg.LLM.RequestTimeoutSeconds) * time.Second})
 	if err != nil {
 		stopActors(sys, log)
 		return err

@@ -166,3 +166,14 @@ func (r *Router) record(c *Call) {
 		r.cfg.Recorder.Record(*c)
 	}
 }
+
+// Recorders hands every call to each recorder in turn.
+func Recorders(rs ...Recorder) Recorder { return recorders(rs) }
+
+type recorders []Recorder
+
+func (rs recorders) Record(c Call) {
+	for _, r := range rs {
+		r.Record(c)
+	}
+}
