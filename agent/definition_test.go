@@ -161,7 +161,7 @@ func TestSchemaValidate(t *testing.T) {
 	}
 	cases := []struct {
 		name, text, want string
-		ok             bool
+		ok               bool
 	}{
 		{"plain", `{"n": 1}`, `{"n":1}`, true},
 		{"fenced", "```json\n{\"n\": 2}\n```", `{"n":2}`, true},
