@@ -44,6 +44,10 @@ type Resource struct {
 	Position        uint64         `json:"position"`
 	CreatedAt       time.Time      `json:"createdAt"`
 	UpdatedAt       time.Time      `json:"updatedAt"`
+	// Parked is the human wait the resource is parked on; nil when none.
+	Parked *Wait `json:"parked,omitempty"`
+	// AgentRuns are the agent runs working for the resource in its state.
+	AgentRuns []AgentRunLink `json:"agentRuns,omitempty"`
 }
 
 // Transition is the result of a fired activity.
@@ -58,6 +62,12 @@ type Transition struct {
 	// Replayed is true when the command's idempotency key had been seen
 	// and this is the first result, not a new transition.
 	Replayed bool `json:"replayed,omitempty"`
+	// AgentRunID is set when the activity runs an agent: the resource
+	// stays in From (To equals From) until the run completes.
+	AgentRunID string `json:"agentRunId,omitempty"`
+	// WaitID is set when the activity waits for a human: the resource is
+	// parked in From (To equals From) until ResumeResource.
+	WaitID string `json:"waitId,omitempty"`
 }
 
 // messages the resource actor receives.

@@ -50,6 +50,8 @@ func (a *resourceActor) Receive(ctx actor.Context) {
 	case *getMsg:
 		res, err := a.get(m.caller)
 		ctx.Respond(reply{res: res, err: err})
+	case autoMsg: // automation_resource.go
+		ctx.Respond(m.handle(a))
 	}
 }
 
@@ -174,11 +176,23 @@ func (a *resourceActor) fire(cmd FireActivity) (Transition, error) {
 			t.ResourceID, t.Replayed = a.id, true
 			return t, nil
 		}
+		if a.st.Wait != nil { // parked until a human answers
+			return a.fireWaiting(cmd)
+		}
 		data := workflow.Merge(a.st.Data, cmd.Input)
 		d, err := a.machine.Fire(a.st.State, cmd.ActivityID, data)
 		if err != nil {
 			return Transition{}, err
 		}
+		if act, _ := a.machine.Activity(d.ActivityID); deferred(act) {
+			// An agent run or a human wait: the transition comes later.
+			t, err := a.fireDeferred(ctx, cmd, act)
+			if errors.Is(err, events.ErrConflict) && attempt < maxConflictRetries {
+				continue
+			}
+			return t, err
+		}
+		abandoned := a.st.Runs // agent runs the transition leaves behind
 		ev, err := events.NewEvent(events.TypeStateChanged, events.StateChangedVersion, events.StateChanged{
 			ResourceID: a.id, WorkflowID: a.st.WorkflowID, Activity: d.ActivityID,
 			From: d.From, To: d.To, Input: cmd.Input, IdempotencyKey: cmd.IdempotencyKey,
@@ -196,6 +210,7 @@ func (a *resourceActor) fire(cmd FireActivity) (Transition, error) {
 			}
 			return Transition{}, err
 		}
+		a.cancelRuns(ctx, cmd.Caller, abandoned)
 		return Transition{
 			ResourceID: a.id, Activity: d.ActivityID, From: d.From, To: d.To,
 			Revision: a.st.Revision, Position: a.st.Position,
@@ -203,27 +218,37 @@ func (a *resourceActor) fire(cmd FireActivity) (Transition, error) {
 	}
 }
 
-// append writes ev at the revision the actor knows and applies it. On a
-// conflict the caller reloads (load catches up from the known revision).
-func (a *resourceActor) append(ctx context.Context, ev events.Event) error {
-	if ev.ID == "" {
-		ev.ID = ulid.Make().String()
+// append writes evs, atomically, at the revision the actor knows and
+// applies them. On a conflict the caller reloads (load catches up from the
+// known revision).
+func (a *resourceActor) append(ctx context.Context, evs ...events.Event) error {
+	now := time.Now().UTC()
+	for i := range evs {
+		if evs[i].ID == "" {
+			evs[i].ID = ulid.Make().String()
+		}
+		evs[i].Time = now
 	}
-	ev.Time = time.Now().UTC()
-	out, err := a.sys.store.Append(ctx, a.stream(), events.Exact(a.st.Revision), ev)
+	out, err := a.sys.store.Append(ctx, a.stream(), events.Exact(a.st.Revision), evs...)
 	if err != nil {
 		return err
 	}
-	env := events.Envelope{
-		ID: ev.ID, Stream: a.stream(), Type: ev.Type, Version: ev.Version,
-		Revision: out.LastRevision, Position: out.LastPosition, Time: ev.Time,
-		Tenant: ev.Tenant, CorrelationID: ev.CorrelationID, CausationID: ev.CausationID,
-		Actor: ev.Actor, Data: ev.Data,
+	for i, ev := range evs {
+		pos := out.FirstPosition + uint64(i)
+		if i == len(evs)-1 {
+			pos = out.LastPosition
+		}
+		env := events.Envelope{
+			ID: ev.ID, Stream: a.stream(), Type: ev.Type, Version: ev.Version,
+			Revision: out.FirstRevision + uint64(i), Position: pos, Time: ev.Time,
+			Tenant: ev.Tenant, CorrelationID: ev.CorrelationID, CausationID: ev.CausationID,
+			Actor: ev.Actor, Data: ev.Data,
+		}
+		if err := a.st.apply(env); err != nil {
+			return err
+		}
 	}
-	if err := a.st.apply(env); err != nil {
-		return err
-	}
-	a.sinceSnap++
+	a.sinceSnap += len(evs)
 	if a.sys.opts.SnapshotEvery > 0 && a.sinceSnap >= a.sys.opts.SnapshotEvery {
 		if snap, err := a.st.snapshot(a.stream()); err == nil {
 			a.sys.offerSnapshot(snap)

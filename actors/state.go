@@ -10,8 +10,10 @@ import (
 	"github.com/circuit-breaker/circuit-breaker/workflow"
 )
 
-// snapshotVersion is the schema version of resourceState in snapshots.
-const snapshotVersion = 1
+// snapshotVersion is the schema version of resourceState in snapshots
+// (2: automation fields; older snapshots are ignored and the stream is
+// replayed).
+const snapshotVersion = 2
 
 // maxRememberedKeys bounds the idempotency keys a resource remembers: a
 // retry is recognised if fewer than this many other commands came after.
@@ -32,6 +34,10 @@ type resourceState struct {
 	CreateKey       string         `json:"createKey,omitempty"`
 	// Keys are the most recent idempotency keys, oldest first.
 	Keys []keyedTransition `json:"keys,omitempty"`
+	// Automation (automation_state.go): where the resource entered its
+	// state, the agent runs working for it there, the human wait it is
+	// parked on and the automatic transitions in a row.
+	autoState
 }
 
 type keyedTransition struct {
@@ -55,6 +61,7 @@ func (s *resourceState) apply(e events.Envelope) error {
 		s.Tenant, s.WorkflowID, s.WorkflowVersion = e.Tenant, d.WorkflowID, d.WorkflowVersion
 		s.State, s.Data, s.CreateKey = d.State, d.Data, d.IdempotencyKey
 		s.CreatedAt = e.Time
+		s.entered(e)
 	case events.TypeStateChanged:
 		var d events.StateChanged
 		if err := e.Decode(&d); err != nil {
@@ -64,6 +71,11 @@ func (s *resourceState) apply(e events.Envelope) error {
 		s.Data = workflow.Merge(s.Data, d.Input)
 		if d.IdempotencyKey != "" {
 			s.remember(d.IdempotencyKey, Transition{Activity: d.Activity, From: d.From, To: d.To, Revision: e.Revision, Position: e.Position})
+		}
+		s.entered(e)
+	default:
+		if err := s.applyAutomation(e); err != nil {
+			return err
 		}
 	}
 	s.Revision, s.Position, s.UpdatedAt = e.Revision, e.Position, e.Time
@@ -94,6 +106,7 @@ func (s *resourceState) view(id string) Resource {
 		ID: id, Tenant: s.Tenant, WorkflowID: s.WorkflowID, WorkflowVersion: s.WorkflowVersion,
 		State: s.State, Data: maps.Clone(s.Data), Revision: s.Revision, Position: s.Position,
 		CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,
+		Parked: s.parkedView(), AgentRuns: s.runsView(),
 	}
 }
 

@@ -58,6 +58,8 @@ type System struct {
 	// Workflows holds the workflow definitions.
 	Workflows *Workflows
 
+	automation atomic.Pointer[Automation] // set by NewAutomation
+
 	props *actor.Props
 
 	mu      sync.Mutex
