@@ -174,8 +174,8 @@ type AgentRunAnswered struct {
 
 // AgentRunCompleted is the data of TypeAgentRunCompleted. OutputJSON is the
 // validated output when the agent has an output schema. Usage, CostUSD and
-// Priced sum the run's AgentModelCalled events; Priced is false when any
-// call was unpriced.
+// Priced sum the run's AgentModelCalled events (the run's cost); Priced is
+// false when any call was unpriced.
 type AgentRunCompleted struct {
 	RunID      string          `json:"runId"`
 	Output     string          `json:"output"`
@@ -187,7 +187,10 @@ type AgentRunCompleted struct {
 }
 
 // AgentRunFailed is the data of TypeAgentRunFailed. Kind is one of the
-// AgentFail* constants.
+// AgentFail* constants. When a model call was cut short (it failed, or
+// the run timed out while it streamed), CallID is that router call and
+// Usage, CostUSD and Priced include it: the run's totals are every call
+// it paid for.
 type AgentRunFailed struct {
 	RunID   string    `json:"runId"`
 	Error   string    `json:"error"`
@@ -196,9 +199,11 @@ type AgentRunFailed struct {
 	Usage   LlmTokens `json:"usage"`
 	CostUSD float64   `json:"costUsd"`
 	Priced  bool      `json:"priced"`
+	CallID  string    `json:"callId,omitempty"`
 }
 
-// AgentRunCancelled is the data of TypeAgentRunCancelled.
+// AgentRunCancelled is the data of TypeAgentRunCancelled. CallID is the
+// model call the cancellation cut short, if any; the totals include it.
 type AgentRunCancelled struct {
 	RunID   string    `json:"runId"`
 	By      string    `json:"by,omitempty"`
@@ -206,4 +211,5 @@ type AgentRunCancelled struct {
 	Usage   LlmTokens `json:"usage"`
 	CostUSD float64   `json:"costUsd"`
 	Priced  bool      `json:"priced"`
+	CallID  string    `json:"callId,omitempty"`
 }
