@@ -95,6 +95,19 @@ func (s *System) Parked(tenant string) []ParkedResource {
 	return a.Parked(tenant)
 }
 
+// ParkedOn returns the wait the tenant's resource id is parked on, as of
+// the log position automation has reached.
+func (s *System) ParkedOn(tenant, id string) (Wait, bool) {
+	a := s.automation.Load()
+	if a == nil {
+		return Wait{}, false
+	}
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	p, ok := a.idx.Parked[events.ResourceStream(tenant, id)]
+	return p.Wait, ok
+}
+
 // Parked lists the tenant's parked resources, oldest first.
 func (a *Automation) Parked(tenant string) []ParkedResource {
 	a.mu.RLock()
@@ -121,9 +134,8 @@ func (a *Automation) Position() uint64 {
 func (a *Automation) Run(ctx context.Context) error {
 	if err := a.loadCheckpoint(ctx); err != nil {
 		a.log.Warn("automation checkpoint not used; replaying the log", "err", err)
-		a.idx = newIndex()
 	}
-	for _, p := range a.idx.Parked {
+	for _, p := range a.idx.Parked { // only Run's goroutine writes idx
 		if !p.Wait.Deadline.IsZero() {
 			a.wheel.Add(events.ResourceStream(p.Tenant, p.ResourceID), p.Wait.Deadline)
 		}
@@ -312,7 +324,7 @@ func (a *Automation) send(ctx context.Context, act action) error {
 func transient(err error) bool {
 	var ve *workflow.ValidationError
 	switch {
-	case errors.Is(err, ErrNotFound), errors.Is(err, ErrWaiting), errors.Is(err, ErrNotWaiting),
+	case errors.Is(err, ErrNotFound), errors.Is(err, ErrWaiting), errors.Is(err, ErrNotParked),
 		errors.Is(err, events.ErrInvalid), errors.As(err, &ve), errors.Is(err, errNoAgents):
 		return false
 	}
@@ -337,7 +349,9 @@ func (a *Automation) loadCheckpoint(ctx context.Context) error {
 	if x.Parked == nil || x.Links == nil || x.Auto == nil {
 		return errors.New("checkpoint incomplete")
 	}
+	a.mu.Lock()
 	a.idx = x
+	a.mu.Unlock()
 	return nil
 }
 

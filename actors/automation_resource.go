@@ -16,9 +16,9 @@ var (
 	// resource waits: for a human (it is parked; answer with
 	// ResumeResource), or for the agent run of another activity.
 	ErrWaiting = errors.New("resource is waiting")
-	// ErrNotWaiting is returned by ResumeResource for a resource that is
+	// ErrNotParked is returned by ResumeResource for a resource that is
 	// not parked (or parked on another wait than the one named).
-	ErrNotWaiting = errors.New("resource is not waiting for a human")
+	ErrNotParked = errors.New("resource is not waiting for a human")
 )
 
 // ResumeResource answers the human wait a resource is parked on.
@@ -256,9 +256,9 @@ func (m *resumeMsg) handle(a *resourceActor) reply {
 		w := st.Wait
 		switch {
 		case w == nil:
-			return outcome{}, fmt.Errorf("resource %q: %w", a.id, ErrNotWaiting)
+			return outcome{}, fmt.Errorf("resource %q: %w", a.id, ErrNotParked)
 		case cmd.WaitID != "" && cmd.WaitID != w.ID:
-			return outcome{}, fmt.Errorf("resource %q waits on %q, not %q: %w", a.id, w.ID, cmd.WaitID, ErrNotWaiting)
+			return outcome{}, fmt.Errorf("resource %q waits on %q, not %q: %w", a.id, w.ID, cmd.WaitID, ErrNotParked)
 		}
 		resumed, err := events.NewEvent(events.TypeResourceResumed, events.ResourceResumedVersion, events.ResourceResumed{
 			ResourceID: a.id, WaitID: w.ID, Answer: cmd.Answer, By: cmd.Actor,

@@ -280,8 +280,8 @@ func TestHumanWaitSurvivesRestart(t *testing.T) {
 	if err != nil || !again.Replayed || again.To != "decided" {
 		t.Errorf("retried resume = %+v, %v", again, err)
 	}
-	if _, err := n.sys.ResumeResource(ctx, actors.ResumeResource{Caller: acme, ResourceID: "doc-1", Answer: "x"}); !errors.Is(err, actors.ErrNotWaiting) {
-		t.Errorf("resume of a resource not parked: %v, want ErrNotWaiting", err)
+	if _, err := n.sys.ResumeResource(ctx, actors.ResumeResource{Caller: acme, ResourceID: "doc-1", Answer: "x"}); !errors.Is(err, actors.ErrNotParked) {
+		t.Errorf("resume of a resource not parked: %v, want ErrNotParked", err)
 	}
 	if _, err := n.sys.ResumeResource(ctx, actors.ResumeResource{Caller: actors.Caller{Tenant: "other"}, ResourceID: "doc-2", Answer: "x"}); !errors.Is(err, actors.ErrNotFound) {
 		t.Errorf("another tenant's resume: %v, want ErrNotFound", err)
@@ -328,8 +328,8 @@ func TestHumanWaitTimesOut(t *testing.T) {
 	if err := evs[3].Decode(&sc); err != nil || sc.Activity != "escalate" || sc.IdempotencyKey != "timeout:"+w.ID {
 		t.Errorf("transition %+v, %v", sc, err)
 	}
-	if _, err := n.sys.ResumeResource(context.Background(), actors.ResumeResource{Caller: acme, ResourceID: "late", Answer: "too late"}); !errors.Is(err, actors.ErrNotWaiting) {
-		t.Errorf("resume after the timeout: %v, want ErrNotWaiting", err)
+	if _, err := n.sys.ResumeResource(context.Background(), actors.ResumeResource{Caller: acme, ResourceID: "late", Answer: "too late"}); !errors.Is(err, actors.ErrNotParked) {
+		t.Errorf("resume after the timeout: %v, want ErrNotParked", err)
 	}
 }
 

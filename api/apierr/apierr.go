@@ -60,7 +60,7 @@ var Table = []Rule{
 	{As[*workflow.WrongStateError](), http.StatusConflict, CodeFailedPrecondition},
 	{As[*workflow.ConditionsFailedError](), http.StatusConflict, CodeFailedPrecondition},
 	{Is(actors.ErrWaiting), http.StatusConflict, CodeFailedPrecondition},
-	{Is(actors.ErrNotWaiting), http.StatusConflict, CodeFailedPrecondition},
+	{Is(actors.ErrNotParked), http.StatusConflict, CodeFailedPrecondition},
 	{Is(actors.ErrBusy), http.StatusServiceUnavailable, CodeUnavailable},
 	{Is(actors.ErrStopped), http.StatusServiceUnavailable, CodeUnavailable},
 	{Is(events.ErrClosed), http.StatusServiceUnavailable, CodeUnavailable},

@@ -19,6 +19,8 @@ type workflowInput struct {
 	InitialState   *string
 	TerminalStates *[]string
 	Activities     *[]activityInput
+	// AgentTransitions: human.go.
+	AgentTransitions *[]agentTransitionInput
 }
 
 type activityInput struct {
@@ -31,6 +33,9 @@ type activityInput struct {
 	AgentConfig    *agentConfigInput
 	Retry          *retryInput
 	TimeoutSeconds *int32
+	// Auto and WaitForHuman: human.go.
+	Auto         *bool
+	WaitForHuman *humanWaitInput
 }
 
 type agentConfigInput struct {
@@ -97,6 +102,7 @@ func (in workflowInput) definition() workflow.Definition {
 			d.Activities = append(d.Activities, a.activity())
 		}
 	}
+	d.AgentTransitions = in.agentTransitions()
 	return d
 }
 
@@ -133,6 +139,7 @@ func (in activityInput) activity() workflow.Activity {
 	if in.TimeoutSeconds != nil {
 		a.TimeoutSeconds = int(*in.TimeoutSeconds)
 	}
+	in.automation(&a)
 	return a
 }
 
