@@ -48,6 +48,8 @@ type Views struct {
 	resources map[string]*ResourceView
 	rules     map[string]*RuleView
 	virtual   map[string]*VirtualModelView
+	agents    map[string]*AgentView
+	runs      map[string]*AgentRunView
 }
 
 // NewViews returns empty views.
@@ -57,6 +59,8 @@ func NewViews() *Views {
 		resources: make(map[string]*ResourceView),
 		rules:     make(map[string]*RuleView),
 		virtual:   make(map[string]*VirtualModelView),
+		agents:    make(map[string]*AgentView),
+		runs:      make(map[string]*AgentRunView),
 	}
 }
 
@@ -87,6 +91,11 @@ func (v *Views) Apply(e events.Envelope) error {
 		err = v.ruleEvent(e)
 	case events.TypeVirtualModelDefined, events.TypeVirtualModelDeleted:
 		err = v.virtualModelEvent(e)
+	case events.TypeAgentDefined, events.TypeAgentDeleted:
+		err = v.agentEvent(e)
+	case events.TypeAgentRunStarted, events.TypeAgentModelCalled, events.TypeAgentRunWaiting, events.TypeAgentRunAnswered,
+		events.TypeAgentRunCompleted, events.TypeAgentRunFailed, events.TypeAgentRunCancelled:
+		err = v.agentRunEvent(e)
 	}
 	if err != nil {
 		return fmt.Errorf("projections: %s at position %d: %w", e.Type, e.Position, err)
@@ -223,13 +232,15 @@ type state struct {
 	Resources map[string]*ResourceView     `json:"resources"`
 	Rules     map[string]*RuleView         `json:"rules,omitempty"`
 	Virtual   map[string]*VirtualModelView `json:"virtualModels,omitempty"`
+	Agents    map[string]*AgentView        `json:"agents,omitempty"`
+	Runs      map[string]*AgentRunView     `json:"agentRuns,omitempty"`
 }
 
 // MarshalJSON serializes the views deterministically.
 func (v *Views) MarshalJSON() ([]byte, error) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
-	return json.Marshal(state{v.position, v.workflows, v.resources, v.rules, v.virtual})
+	return json.Marshal(state{v.position, v.workflows, v.resources, v.rules, v.virtual, v.agents, v.runs})
 }
 
 // UnmarshalJSON restores views saved by MarshalJSON.
@@ -242,6 +253,13 @@ func (v *Views) UnmarshalJSON(b []byte) error {
 	defer v.mu.Unlock()
 	v.position = s.Position
 	v.workflows, v.resources, v.rules, v.virtual = s.Workflows, s.Resources, s.Rules, s.Virtual
+	v.agents, v.runs = s.Agents, s.Runs
+	if v.agents == nil {
+		v.agents = map[string]*AgentView{}
+	}
+	if v.runs == nil {
+		v.runs = map[string]*AgentRunView{}
+	}
 	if v.virtual == nil {
 		v.virtual = map[string]*VirtualModelView{}
 	}
