@@ -223,7 +223,7 @@ func (a *resourceActor) deferredOutcome(act *workflow.Activity, input map[string
 			act.ID, st.Runs[0].RunID, st.Runs[0].Activity, a.id, ErrWaiting)
 	}
 	if act.AgentConfig != nil {
-		run := pendingRun{RunID: RunID(st.Tenant, a.id, act.ID, st.EnteredAt), Activity: act.ID, Input: input}
+		run := pendingRun{RunID: RunID(a.id, act.ID, st.Revision), Activity: act.ID, Input: input}
 		ev, err := events.NewEvent(events.TypeResourceAgentStarted, events.ResourceAgentStartedVersion, events.ResourceAgentStarted{
 			ResourceID: a.id, Activity: act.ID, RunID: run.RunID, AgentID: act.AgentConfig.AgentID, Input: input,
 		})
@@ -232,7 +232,7 @@ func (a *resourceActor) deferredOutcome(act *workflow.Activity, input map[string
 	}
 	h := act.WaitForHuman
 	p := events.ResourceParked{
-		ResourceID: a.id, WaitID: waitID(act.ID, st.EnteredAt), Activity: act.ID, Prompt: h.Prompt,
+		ResourceID: a.id, WaitID: waitID(act.ID, st.Revision), Activity: act.ID, Prompt: h.Prompt,
 		TimeoutActivity: h.TimeoutActivity, Input: input,
 	}
 	if h.TimeoutSeconds > 0 {

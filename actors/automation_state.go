@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/circuit-breaker/circuit-breaker/agent"
 	"github.com/circuit-breaker/circuit-breaker/events"
 )
 
@@ -44,7 +45,7 @@ type AgentRunLink struct {
 // snapshots).
 type autoState struct {
 	// EnteredAt is the revision of the event that put the resource in its
-	// state: agent run ids and wait ids derive from it.
+	// state.
 	EnteredAt uint64 `json:"enteredAt,omitempty"`
 	// Runs are the agent runs working for the resource in its state.
 	Runs []pendingRun `json:"runs,omitempty"`
@@ -167,31 +168,32 @@ func (s *resourceState) runsView() []AgentRunLink {
 	return out
 }
 
-// RunID is the id of the agent run that activity starts for resource
-// when the resource entered its state at revision entered: the same
-// arguments always give the same id, so starting a run again (after a
-// crash, or when a caller fires the activity twice) finds the first one.
-// It is "<resourceId>_<activity>_<entered>" when the activity id is made
+// RunID is the id of the agent run that activity starts for resource at
+// revision (the resource's revision when the run is recorded): the same
+// arguments always give the same id, so starting a run again after a crash
+// finds the first one, while a new attempt after a failure (a later
+// revision) gets a new id. It is "<resourceId>_<activity>_<revision>" when the activity id is made
 // of letters, digits and '-' (starting with a letter or digit), with
-// "-<hash>" standing for any other activity id; ids too long for a stream
-// name become "wf-<hash>". The result is a valid run id for tenant.
-func RunID(tenant, resourceID, activity string, entered uint64) string {
+// "-<hash>" standing for any other activity id; when that is not a valid
+// run id (1-128 letters, digits, '-' and '_') it is "wf-<hash>" instead.
+func RunID(resourceID, activity string, revision uint64) string {
 	act := activity
 	if !plainID(activity) {
 		act = "-" + shortHash(activity)
 	}
-	id := resourceID + "_" + act + "_" + strconv.FormatUint(entered, 10)
-	if events.ValidateStream(events.AgentRunStream(tenant, id)) != nil {
-		id = "wf-" + shortHash(resourceID+"\x00"+activity+"\x00"+strconv.FormatUint(entered, 10))
+	rev := strconv.FormatUint(revision, 10)
+	id := resourceID + "_" + act + "_" + rev
+	if !agent.ValidID(id) {
+		id = "wf-" + shortHash(resourceID+"\x00"+activity+"\x00"+rev)
 	}
 	return id
 }
 
-// waitID is the id of the wait of a waitForHuman activity fired when the
-// resource entered its state at revision entered; escalations of agent
-// runs use "<runId>/<toolCallId>".
-func waitID(activity string, entered uint64) string {
-	return activity + "@" + strconv.FormatUint(entered, 10)
+// waitID is the id of the wait of a waitForHuman activity fired at the
+// resource's revision; escalations of agent runs use
+// "<runId>/<toolCallId>".
+func waitID(activity string, revision uint64) string {
+	return activity + "@" + strconv.FormatUint(revision, 10)
 }
 
 func plainID(s string) bool {

@@ -17,7 +17,7 @@ import (
 )
 
 // node is a System with its Automation running, as serve runs them.
-type node struct {
+type autoNode struct {
 	sys    *actors.System
 	auto   *actors.Automation
 	cancel context.CancelFunc
@@ -27,10 +27,10 @@ type node struct {
 
 // startNode starts a System and its Automation on store; they are stopped
 // when the test ends, unless stop was called first.
-func startNode(t *testing.T, store events.Store, o actors.Options) *node {
+func startAutoNode(t *testing.T, store events.Store, o actors.Options) *autoNode {
 	t.Helper()
 	sys := actors.New(store, o)
-	n := &node{sys: sys, auto: actors.NewAutomation(sys, actors.AutomationOptions{CheckpointEvery: 20 * time.Millisecond}),
+	n := &autoNode{sys: sys, auto: actors.NewAutomation(sys, actors.AutomationOptions{CheckpointEvery: 20 * time.Millisecond}),
 		done: make(chan error, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
@@ -40,7 +40,7 @@ func startNode(t *testing.T, store events.Store, o actors.Options) *node {
 }
 
 // stop stops the automation, then the actors: a whole node going down.
-func (n *node) stop(t *testing.T) {
+func (n *autoNode) stop(t *testing.T) {
 	t.Helper()
 	if n.down {
 		return
@@ -57,7 +57,7 @@ func (n *node) stop(t *testing.T) {
 
 // eventually polls cond until it holds, failing the test after a generous
 // deadline (never a wall-clock assertion: only a bound on waiting).
-func eventually(t *testing.T, what string, cond func() (bool, string)) {
+func awaitCond(t *testing.T, what string, cond func() (bool, string)) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -73,10 +73,10 @@ func eventually(t *testing.T, what string, cond func() (bool, string)) {
 }
 
 // inState waits until resource id is in state.
-func inState(t *testing.T, sys *actors.System, id, state string) actors.Resource {
+func reachState(t *testing.T, sys *actors.System, id, state string) actors.Resource {
 	t.Helper()
 	var r actors.Resource
-	eventually(t, fmt.Sprintf("resource %s to reach %s", id, state), func() (bool, string) {
+	awaitCond(t, fmt.Sprintf("resource %s to reach %s", id, state), func() (bool, string) {
 		var err error
 		r, err = sys.Resource(context.Background(), acme, id)
 		if err != nil {
@@ -88,7 +88,7 @@ func inState(t *testing.T, sys *actors.System, id, state string) actors.Resource
 }
 
 // types lists the event types of a resource's stream.
-func types(t *testing.T, store events.Store, id string) []string {
+func streamTypes(t *testing.T, store events.Store, id string) []string {
 	t.Helper()
 	evs, err := store.ReadStream(context.Background(), events.ResourceStream("acme", id), 0, 0)
 	if err != nil {
@@ -101,7 +101,7 @@ func types(t *testing.T, store events.Store, id string) []string {
 	return out
 }
 
-func createWorkflow(t *testing.T, sys *actors.System, def workflow.Definition) string {
+func mustWorkflow(t *testing.T, sys *actors.System, def workflow.Definition) string {
 	t.Helper()
 	d, err := sys.Workflows.Create(context.Background(), acme, def)
 	if err != nil {
@@ -110,7 +110,7 @@ func createWorkflow(t *testing.T, sys *actors.System, def workflow.Definition) s
 	return d.ID
 }
 
-func create(t *testing.T, sys *actors.System, wf, id string, data map[string]any) {
+func mustCreate(t *testing.T, sys *actors.System, wf, id string, data map[string]any) {
 	t.Helper()
 	if _, err := sys.CreateResource(context.Background(), actors.CreateResource{Caller: acme, ResourceID: id, WorkflowID: wf, Data: data}); err != nil {
 		t.Fatal(err)
@@ -119,8 +119,8 @@ func create(t *testing.T, sys *actors.System, wf, id string, data map[string]any
 
 func TestAutoActivitiesFollowRules(t *testing.T) {
 	store := natsjstest.Open(t, "")
-	n := startNode(t, store, actors.Options{})
-	wf := createWorkflow(t, n.sys, workflow.Definition{
+	n := startAutoNode(t, store, actors.Options{})
+	wf := mustWorkflow(t, n.sys, workflow.Definition{
 		Name:   "Routing",
 		States: []string{"new", "billing", "general", "closed"},
 		Activities: []workflow.Activity{
@@ -145,9 +145,9 @@ func TestAutoActivitiesFollowRules(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			create(t, n.sys, wf, tt.id, tt.data)
-			inState(t, n.sys, tt.id, tt.wantState)
-			if diff := cmp.Diff(tt.wantTypes, types(t, store, tt.id)); diff != "" {
+			mustCreate(t, n.sys, wf, tt.id, tt.data)
+			reachState(t, n.sys, tt.id, tt.wantState)
+			if diff := cmp.Diff(tt.wantTypes, streamTypes(t, store, tt.id)); diff != "" {
 				t.Errorf("events (-want +got):\n%s", diff)
 			}
 		})
@@ -162,13 +162,13 @@ func TestAutoActivitiesFollowRules(t *testing.T) {
 		Input: map[string]any{"category": "billing"}}); err != nil {
 		t.Fatal(err)
 	}
-	inState(t, n.sys, "t-other", "closed")
+	reachState(t, n.sys, "t-other", "closed")
 }
 
 func TestAutoLoopStops(t *testing.T) {
 	store := natsjstest.Open(t, "")
-	n := startNode(t, store, actors.Options{})
-	wf := createWorkflow(t, n.sys, workflow.Definition{
+	n := startAutoNode(t, store, actors.Options{})
+	wf := mustWorkflow(t, n.sys, workflow.Definition{
 		Name:   "Ping-pong",
 		States: []string{"ping", "pong"},
 		Activities: []workflow.Activity{
@@ -176,9 +176,9 @@ func TestAutoLoopStops(t *testing.T) {
 			{ID: "to_ping", FromStates: []string{"pong"}, ToState: "ping", Auto: true},
 		},
 	})
-	create(t, n.sys, wf, "loop", nil)
+	mustCreate(t, n.sys, wf, "loop", nil)
 	var last events.Envelope
-	eventually(t, "the loop to stop", func() (bool, string) {
+	awaitCond(t, "the loop to stop", func() (bool, string) {
 		evs, err := store.ReadStream(context.Background(), events.ResourceStream("acme", "loop"), 0, 0)
 		if err != nil || len(evs) == 0 {
 			return false, fmt.Sprint(err)
@@ -197,7 +197,7 @@ func TestAutoLoopStops(t *testing.T) {
 
 // review is a workflow whose resources wait for a human on entering
 // "review"; timeout (seconds) fires "escalate" when positive.
-func review(timeout int) workflow.Definition {
+func reviewFlow(timeout int) workflow.Definition {
 	wait := &workflow.HumanWait{Prompt: "Approve the document?"}
 	if timeout > 0 {
 		wait.TimeoutSeconds, wait.TimeoutActivity = timeout, "escalate"
@@ -216,10 +216,10 @@ func review(timeout int) workflow.Definition {
 }
 
 // parked waits until resource id is parked and automation lists it.
-func parked(t *testing.T, n *node, id string) actors.Wait {
+func parkedOn(t *testing.T, n *autoNode, id string) actors.Wait {
 	t.Helper()
 	var w actors.Wait
-	eventually(t, "resource "+id+" to be parked", func() (bool, string) {
+	awaitCond(t, "resource "+id+" to be parked", func() (bool, string) {
 		for _, p := range n.sys.Parked("acme") {
 			if p.ResourceID == id {
 				w = p.Wait
@@ -238,12 +238,12 @@ func parked(t *testing.T, n *node, id string) actors.Wait {
 func TestHumanWaitSurvivesRestart(t *testing.T) {
 	store := natsjstest.Open(t, "")
 	ctx := context.Background()
-	n := startNode(t, store, actors.Options{})
-	wf := createWorkflow(t, n.sys, review(0))
-	create(t, n.sys, wf, "doc-1", map[string]any{"title": "Q3 report"})
-	create(t, n.sys, wf, "doc-2", nil)
-	w := parked(t, n, "doc-1")
-	parked(t, n, "doc-2")
+	n := startAutoNode(t, store, actors.Options{})
+	wf := mustWorkflow(t, n.sys, reviewFlow(0))
+	mustCreate(t, n.sys, wf, "doc-1", map[string]any{"title": "Q3 report"})
+	mustCreate(t, n.sys, wf, "doc-2", nil)
+	w := parkedOn(t, n, "doc-1")
+	parkedOn(t, n, "doc-2")
 	if w.Activity != "decide" || w.Prompt != "Approve the document?" || !w.Deadline.IsZero() || w.ID != "decide@1" {
 		t.Errorf("wait %+v", w)
 	}
@@ -258,8 +258,8 @@ func TestHumanWaitSurvivesRestart(t *testing.T) {
 	}
 
 	n.stop(t) // the whole node goes down; nothing is held for the waits
-	n = startNode(t, store, actors.Options{})
-	if w2 := parked(t, n, "doc-1"); w2.ID != w.ID {
+	n = startAutoNode(t, store, actors.Options{})
+	if w2 := parkedOn(t, n, "doc-1"); w2.ID != w.ID {
 		t.Errorf("after restart parked on %q, want %q", w2.ID, w.ID)
 	}
 
@@ -267,7 +267,7 @@ func TestHumanWaitSurvivesRestart(t *testing.T) {
 	if err != nil || tr.From != "review" || tr.To != "decided" || tr.WaitID != w.ID {
 		t.Fatalf("resume = %+v, %v", tr, err)
 	}
-	r := inState(t, n.sys, "doc-1", "approved")
+	r := reachState(t, n.sys, "doc-1", "approved")
 	want := map[string]any{"title": "Q3 report", "decide": map[string]any{"approved": true, "note": "fine"}}
 	if diff := cmp.Diff(want, r.Data); diff != "" {
 		t.Errorf("data (-want +got):\n%s", diff)
@@ -291,31 +291,31 @@ func TestHumanWaitSurvivesRestart(t *testing.T) {
 	if _, err := n.sys.ResumeResource(ctx, actors.ResumeResource{Caller: acme, ResourceID: "doc-2", WaitID: "decide@1", Answer: map[string]any{"approved": false}}); err != nil {
 		t.Fatal(err)
 	}
-	inState(t, n.sys, "doc-2", "rejected")
-	eventually(t, "the parked list to empty", func() (bool, string) {
+	reachState(t, n.sys, "doc-2", "rejected")
+	awaitCond(t, "the parked list to empty", func() (bool, string) {
 		p := n.sys.Parked("acme")
 		return len(p) == 0, fmt.Sprint(p)
 	})
 	wantTypes := []string{"ResourceCreated", "ResourceParked", "ResourceResumed", "StateChanged", "StateChanged"}
-	if diff := cmp.Diff(wantTypes, types(t, store, "doc-2")); diff != "" {
+	if diff := cmp.Diff(wantTypes, streamTypes(t, store, "doc-2")); diff != "" {
 		t.Errorf("events (-want +got):\n%s", diff)
 	}
 }
 
 func TestHumanWaitTimesOut(t *testing.T) {
 	store := natsjstest.Open(t, "")
-	n := startNode(t, store, actors.Options{})
-	wf := createWorkflow(t, n.sys, review(1))
-	create(t, n.sys, wf, "late", nil)
-	w := parked(t, n, "late")
+	n := startAutoNode(t, store, actors.Options{})
+	wf := mustWorkflow(t, n.sys, reviewFlow(1))
+	mustCreate(t, n.sys, wf, "late", nil)
+	w := parkedOn(t, n, "late")
 	if w.Deadline.IsZero() || w.TimeoutActivity != "escalate" {
 		t.Errorf("wait %+v, want a deadline and escalate", w)
 	}
 	// The node goes down before the deadline; the new one's timer wheel,
 	// rebuilt from the checkpoint and the log, fires it.
 	n.stop(t)
-	n = startNode(t, store, actors.Options{})
-	inState(t, n.sys, "late", "escalated")
+	n = startAutoNode(t, store, actors.Options{})
+	reachState(t, n.sys, "late", "escalated")
 	evs, err := store.ReadStream(context.Background(), events.ResourceStream("acme", "late"), 0, 0)
 	if err != nil || len(evs) != 4 {
 		t.Fatalf("%d events, %v; want created, parked, resumed, changed", len(evs), err)
@@ -335,11 +335,11 @@ func TestHumanWaitTimesOut(t *testing.T) {
 
 func TestFireWaitForHuman(t *testing.T) {
 	store := natsjstest.Open(t, "")
-	n := startNode(t, store, actors.Options{})
-	def := review(0)
+	n := startAutoNode(t, store, actors.Options{})
+	def := reviewFlow(0)
 	def.Activities[0].Auto = false // fired by a caller
-	wf := createWorkflow(t, n.sys, def)
-	create(t, n.sys, wf, "doc", nil)
+	wf := mustWorkflow(t, n.sys, def)
+	mustCreate(t, n.sys, wf, "doc", nil)
 	ctx := context.Background()
 	tr, err := n.sys.Fire(ctx, actors.FireActivity{Caller: acme, ResourceID: "doc", ActivityID: "decide", Input: map[string]any{"by": "ann"}})
 	if err != nil || tr.WaitID != "decide@1" || tr.From != "review" || tr.To != "review" || tr.Revision != 2 {
@@ -349,7 +349,7 @@ func TestFireWaitForHuman(t *testing.T) {
 	if err != nil || tr.To != "decided" {
 		t.Fatalf("resume = %+v, %v", tr, err)
 	}
-	r := inState(t, n.sys, "doc", "rejected")
+	r := reachState(t, n.sys, "doc", "rejected")
 	if r.Data["by"] != "ann" || r.Data["decide"] != "yes" {
 		t.Errorf("data %+v: want the fire's input and the answer", r.Data)
 	}
