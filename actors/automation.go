@@ -67,6 +67,11 @@ type Automation struct {
 	mu       sync.RWMutex // guards idx for Parked; Run's goroutine writes
 	idx      index
 	caughtUp bool
+
+	runMu  sync.Mutex
+	halted bool
+	cancel context.CancelFunc // ends the running Run
+	done   chan struct{}      // closed when the running Run returns
 }
 
 // NewAutomation returns the automation of sys over sys's store, and
@@ -130,8 +135,20 @@ func (a *Automation) Position() uint64 {
 	return a.idx.Position
 }
 
-// Run follows the log until ctx ends.
+// Run follows the log until ctx ends or the System stops (System.Stop
+// stops the automation before the actors).
 func (a *Automation) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	a.runMu.Lock()
+	if a.halted || a.done != nil {
+		a.runMu.Unlock()
+		return nil // stopped, or running already
+	}
+	done := make(chan struct{})
+	a.cancel, a.done = cancel, done
+	a.runMu.Unlock()
+	defer close(done)
 	if err := a.loadCheckpoint(ctx); err != nil {
 		a.log.Warn("automation checkpoint not used; replaying the log", "err", err)
 	}
@@ -158,8 +175,7 @@ func (a *Automation) Run(ctx context.Context) error {
 
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	defer cancel() // before wg.Wait: ends the goroutines
 	wg.Go(func() { a.wheel.Run(ctx) })
 	evs := make(chan events.Envelope, 256)
 	errc := make(chan error, 1)
@@ -221,6 +237,25 @@ func (a *Automation) Run(ctx context.Context) error {
 			}
 			return nil
 		}
+	}
+}
+
+// halt ends Run, if it runs, and waits for it (or ctx); Run does nothing
+// afterwards.
+func (a *Automation) halt(ctx context.Context) error {
+	a.runMu.Lock()
+	a.halted = true
+	cancel, done := a.cancel, a.done
+	a.runMu.Unlock()
+	if cancel == nil {
+		return nil
+	}
+	cancel()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

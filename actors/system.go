@@ -99,8 +99,14 @@ func New(store events.Store, o Options) *System {
 	return s
 }
 
-// Stop passivates every actor and waits for pending snapshots.
+// Stop stops the automation (if any), passivates every actor and waits for
+// pending snapshots.
 func (s *System) Stop(ctx context.Context) error {
+	if a := s.automation.Load(); a != nil {
+		if err := a.halt(ctx); err != nil {
+			return err
+		}
+	}
 	s.mu.Lock()
 	if s.stopped {
 		s.mu.Unlock()
