@@ -102,7 +102,7 @@ func (s *server) run(ctx context.Context) (err error) {
 	runner := projections.NewRunner(store, store, projections.NewViews(), projections.RunnerOptions{Logger: log.With("component", "projections")})
 	runCtx, stopRunner := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	failed := make(chan error, 2)
+	failed := make(chan error, 3)
 	wg.Go(func() {
 		// Run may report runCtx's end as an error when it ends during start-up.
 		if err := runner.Run(runCtx); err != nil && runCtx.Err() == nil {
@@ -114,6 +114,16 @@ func (s *server) run(ctx context.Context) (err error) {
 		wg.Wait()
 	}()
 	wg.Go(func() { s.logWhenReady(runCtx, runner) })
+
+	// Workflow automation: automatic activities, agent activities' runs,
+	// human waits and their timeouts. It follows the log from its
+	// checkpoint; sys.Stop stops it before the actors.
+	automation := actors.NewAutomation(sys, actors.AutomationOptions{Logger: log.With("component", "automation")})
+	wg.Go(func() {
+		if err := automation.Run(runCtx); err != nil && runCtx.Err() == nil {
+			failed <- fmt.Errorf("automation: %w", err)
+		}
+	})
 
 	// API keys: the index is loaded before serving, then follows the log.
 	keys := auth.NewKeys(store, auth.KeysOptions{Logger: log.With("component", "auth")})
