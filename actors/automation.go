@@ -196,7 +196,7 @@ func (a *Automation) Run(ctx context.Context) error {
 		}
 	})
 
-	c := catchUp{enter: map[string]action{}, ensure: map[string]action{}}
+	c := catchUp{enter: map[string]action{}}
 	if a.idx.Position >= last {
 		a.live(ctx, &c)
 	}
@@ -227,8 +227,11 @@ func (a *Automation) Run(ctx context.Context) error {
 		case key := <-timers:
 			a.timeout(ctx, key)
 		case <-tick.C:
-			// Not during catch-up: what it deferred is not sent yet.
-			if pos := a.Position(); pos > saved && a.CaughtUp() && a.checkpoint(saved) {
+			if !a.CaughtUp() {
+				continue // what catch-up deferred is not sent yet
+			}
+			a.ensureRuns(ctx, time.Now().Add(-startGrace))
+			if pos := a.Position(); pos > saved && a.checkpoint(saved) {
 				saved = pos
 			}
 		case <-ctx.Done():
@@ -260,10 +263,9 @@ func (a *Automation) halt(ctx context.Context) error {
 }
 
 // catchUp holds what catch-up asks for until it ends: the last look per
-// resource, and the runs whose start has not been seen.
+// resource.
 type catchUp struct {
-	enter  map[string]action // by resource stream
-	ensure map[string]action // by run stream
+	enter map[string]action // by resource stream
 }
 
 // handle folds e and sends what it asks for (or defers it during
@@ -278,15 +280,8 @@ func (a *Automation) handle(ctx context.Context, e events.Envelope, c *catchUp) 
 		a.log.Warn("automation skipped an event it cannot read", "stream", e.Stream, "position", e.Position, "err", err)
 		return
 	}
-	if e.Type == events.TypeAgentRunStarted {
-		delete(c.ensure, e.Stream) // the run exists
-	}
 	for _, act := range acts {
 		switch {
-		case act.ensure && live:
-			// The actor started the run after recording it.
-		case act.ensure:
-			c.ensure[events.AgentRunStream(act.tenant, act.msg.(*ensureRunMsg).runID)] = act
 		case act.enter && !live:
 			c.enter[e.Stream] = act
 		default:
@@ -295,20 +290,38 @@ func (a *Automation) handle(ctx context.Context, e events.Envelope, c *catchUp) 
 	}
 }
 
-// live ends catch-up: it sends what catch-up deferred and arms the timers.
+// live ends catch-up: it starts the recorded runs that have not started,
+// sends what catch-up deferred and arms the timers.
 func (a *Automation) live(ctx context.Context, c *catchUp) {
-	for _, act := range c.ensure {
-		_ = a.send(ctx, act)
-	}
+	a.ensureRuns(ctx, time.Now())
 	for _, act := range c.enter {
 		_ = a.send(ctx, act)
 	}
-	clear(c.ensure)
 	clear(c.enter)
 	a.mu.Lock()
 	a.caughtUp = true
 	a.mu.Unlock()
 	a.log.Info("automation is live", "position", a.Position(), "parked", a.wheel.Len())
+}
+
+// startGrace is how long a resource's actor has to start a run it recorded
+// before automation starts it (the actor starts it right after recording
+// it; automation covers a crash in between).
+const startGrace = 10 * time.Second
+
+// ensureRuns asks resources to start the runs they recorded before cutoff
+// whose start automation has not seen.
+func (a *Automation) ensureRuns(ctx context.Context, cutoff time.Time) {
+	a.mu.RLock()
+	acts := a.idx.unstarted(cutoff)
+	a.mu.RUnlock()
+	for _, act := range acts {
+		if err := a.send(ctx, act); errors.Is(err, errRunNotPending) || errors.Is(err, ErrNotFound) {
+			a.mu.Lock()
+			delete(a.idx.Links, events.AgentRunStream(act.tenant, act.msg.(*ensureRunMsg).runID))
+			a.mu.Unlock()
+		}
+	}
 }
 
 // timeout tells a parked resource its wait's deadline passed.
@@ -338,7 +351,7 @@ func (a *Automation) send(ctx context.Context, act action) error {
 	backoff := 50 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		_, err := a.sys.request(ctx, act.tenant, act.resourceID, act.msg)
-		if err == nil || ctx.Err() != nil || errors.Is(err, ErrStopped) {
+		if err == nil || ctx.Err() != nil || errors.Is(err, ErrStopped) || errors.Is(err, errRunNotPending) {
 			return err
 		}
 		if !transient(err) || attempt == 8 {

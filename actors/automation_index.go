@@ -17,10 +17,16 @@ type ParkedResource struct {
 	Wait       Wait   `json:"wait"`
 }
 
-// runLink ties an agent run to the resource it works for.
+// runLink ties an agent run to the resource it works for. A run the
+// resource recorded (ResourceAgentStarted) whose AgentRunStarted has not
+// been seen is not Started: the resource's actor was cut short between
+// recording and starting it, or is still starting it.
 type runLink struct {
-	Tenant     string `json:"tenant"`
-	ResourceID string `json:"resourceId"`
+	Tenant     string    `json:"tenant"`
+	ResourceID string    `json:"resourceId"`
+	RunID      string    `json:"runId"`
+	Started    bool      `json:"started,omitempty"`
+	Recorded   time.Time `json:"recorded,omitzero"`
 }
 
 // index is what automation folds from the log: where it is, the parked
@@ -49,8 +55,6 @@ type action struct {
 	msg                autoMsg
 	// enter marks an enterMsg, which catch-up defers and deduplicates.
 	enter bool
-	// ensure marks an ensureRunMsg, deferred likewise.
-	ensure bool
 }
 
 // apply folds e into the index and returns what it asks for. wheel
@@ -124,9 +128,10 @@ func (x *index) apply(e events.Envelope, w *wheel) ([]action, error) {
 		if err := e.Decode(&d); err != nil {
 			return nil, err
 		}
-		x.Links[events.AgentRunStream(e.Tenant, d.RunID)] = runLink{Tenant: e.Tenant, ResourceID: d.ResourceID}
-		return []action{{tenant: e.Tenant, resourceID: d.ResourceID, ensure: true,
-			msg: &ensureRunMsg{c: c, runID: d.RunID}}}, nil
+		key := events.AgentRunStream(e.Tenant, d.RunID)
+		if _, ok := x.Links[key]; !ok {
+			x.Links[key] = runLink{Tenant: e.Tenant, ResourceID: d.ResourceID, RunID: d.RunID, Recorded: e.Time}
+		}
 	default:
 		if strings.HasPrefix(e.Stream, events.AgentRunStreamPrefix) {
 			return x.run(e, c)
@@ -160,10 +165,11 @@ func (x *index) run(e events.Envelope, c Caller) ([]action, error) {
 		if err := e.Decode(&d); err != nil {
 			return nil, err
 		}
-		if d.ResourceID != "" {
-			if _, ok := x.Links[e.Stream]; !ok {
-				x.Links[e.Stream] = runLink{Tenant: e.Tenant, ResourceID: d.ResourceID}
-			}
+		if l, ok := x.Links[e.Stream]; ok {
+			l.Started = true
+			x.Links[e.Stream] = l
+		} else if d.ResourceID != "" {
+			x.Links[e.Stream] = runLink{Tenant: e.Tenant, ResourceID: d.ResourceID, RunID: d.RunID, Started: true, Recorded: e.Time}
 		}
 		return nil, nil
 	}
@@ -210,6 +216,19 @@ func (x *index) run(e events.Envelope, c Caller) ([]action, error) {
 		delete(x.Links, e.Stream)
 	}
 	return []action{{tenant: l.Tenant, resourceID: l.ResourceID, msg: msg}}, nil
+}
+
+// unstarted returns ensureRunMsg actions for the runs recorded before
+// cutoff that have not started.
+func (x *index) unstarted(cutoff time.Time) []action {
+	var out []action
+	for _, l := range x.Links {
+		if !l.Started && l.Recorded.Before(cutoff) {
+			out = append(out, action{tenant: l.Tenant, resourceID: l.ResourceID,
+				msg: &ensureRunMsg{c: Caller{Tenant: l.Tenant, Actor: AutomationActor}, runID: l.RunID}})
+		}
+	}
+	return out
 }
 
 // parked lists tenant's parked resources, oldest wait first.

@@ -87,6 +87,10 @@ type (
 	}
 )
 
+// errRunNotPending answers an ensureRunMsg for a run the resource no
+// longer waits for.
+var errRunNotPending = errors.New("the resource does not wait for this run")
+
 // Run statuses of runEndedMsg.
 const (
 	runCompleted = "completed"
@@ -443,7 +447,7 @@ func (m *ensureRunMsg) handle(a *resourceActor) reply {
 	}
 	r := a.st.run(m.runID)
 	if r == nil || a.st.Tenant != m.c.Tenant {
-		return reply{}
+		return reply{err: errRunNotPending}
 	}
 	run := *r
 	_, err := a.commit(ctx, m.c, outcome{start: &run})
