@@ -13,6 +13,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/circuit-breaker/circuit-breaker/agent/tools"
 	"github.com/circuit-breaker/circuit-breaker/events"
 )
 
@@ -28,6 +29,20 @@ type Options struct {
 	// (default 30 seconds).
 	RequestTimeout time.Duration
 	Logger         *slog.Logger
+
+	// LLM makes agent runs' model calls (a *router.Router); nil fails
+	// every run at its first model call.
+	LLM LLM
+	// Tools serves agents' tools by kind; nil serves HTTP tools and the
+	// built-ins. Built-ins it does not serve are served by the System's
+	// Agents.
+	Tools *tools.Registry
+	// MaxToolConcurrency bounds the concurrent tool calls of one agent
+	// run (default DefaultMaxToolConcurrency).
+	MaxToolConcurrency int
+	// OnRunEnded, when set, is called with the view of every agent run
+	// that ends on this node, from the run's actor: it must not block.
+	OnRunEnded func(RunView)
 }
 
 func (o *Options) defaults() {
@@ -57,6 +72,8 @@ type System struct {
 
 	// Workflows holds the workflow definitions.
 	Workflows *Workflows
+	// Agents holds the agent definitions and runs the agents.
+	Agents *Agents
 
 	automation atomic.Pointer[Automation] // set by NewAutomation
 
@@ -89,6 +106,7 @@ func New(store events.Store, o Options) *System {
 		snapq:     make(chan events.Snapshot, 1024),
 	}
 	s.snapshots, _ = store.(events.Snapshots)
+	s.Agents = newAgents(s)
 	// One Props for every resource actor (the actor learns its id from
 	// its name) and a lock-free mailbox: both keep idle actors small.
 	s.props = actor.PropsFromProducer(func() actor.Actor { return &resourceActor{sys: s} },
@@ -122,6 +140,9 @@ func (s *System) Stop(ctx context.Context) error {
 	s.mu.Unlock()
 	for _, pid := range pids {
 		_ = s.as.Root.StopFuture(pid).Wait()
+	}
+	if err := s.Agents.stop(ctx); err != nil {
+		return err
 	}
 	s.snapMu.Lock()
 	s.snapClosed = true
