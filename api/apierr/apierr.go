@@ -9,6 +9,7 @@ import (
 	"net/http"
 
 	"github.com/circuit-breaker/circuit-breaker/actors"
+	"github.com/circuit-breaker/circuit-breaker/agent"
 	"github.com/circuit-breaker/circuit-breaker/auth"
 	"github.com/circuit-breaker/circuit-breaker/events"
 	"github.com/circuit-breaker/circuit-breaker/rules"
@@ -50,6 +51,7 @@ var Table = []Rule{
 	{As[*workflow.ValidationError](), http.StatusUnprocessableEntity, CodeValidation},
 	{As[rules.Errors](), http.StatusUnprocessableEntity, CodeValidation},
 	{As[*rules.Error](), http.StatusUnprocessableEntity, CodeValidation},
+	{As[*agent.ValidationError](), http.StatusUnprocessableEntity, CodeValidation},
 	{As[*http.MaxBytesError](), http.StatusRequestEntityTooLarge, CodeBadRequest},
 	{Is(events.ErrInvalid), http.StatusBadRequest, CodeBadRequest},
 	{Is(actors.ErrNotFound), http.StatusNotFound, CodeNotFound},
@@ -61,6 +63,7 @@ var Table = []Rule{
 	{As[*workflow.ConditionsFailedError](), http.StatusConflict, CodeFailedPrecondition},
 	{Is(actors.ErrWaiting), http.StatusConflict, CodeFailedPrecondition},
 	{Is(actors.ErrNotParked), http.StatusConflict, CodeFailedPrecondition},
+	{Is(actors.ErrNotWaiting), http.StatusConflict, CodeFailedPrecondition},
 	{Is(actors.ErrBusy), http.StatusServiceUnavailable, CodeUnavailable},
 	{Is(actors.ErrStopped), http.StatusServiceUnavailable, CodeUnavailable},
 	{Is(events.ErrClosed), http.StatusServiceUnavailable, CodeUnavailable},

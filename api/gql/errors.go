@@ -9,6 +9,7 @@ import (
 
 	qerrors "github.com/graph-gophers/graphql-go/errors"
 
+	"github.com/circuit-breaker/circuit-breaker/agent"
 	"github.com/circuit-breaker/circuit-breaker/api/apierr"
 	"github.com/circuit-breaker/circuit-breaker/rules"
 	"github.com/circuit-breaker/circuit-breaker/workflow"
@@ -86,6 +87,7 @@ func wrap(log *slog.Logger, prefix string, err error) error {
 	var ve *workflow.ValidationError
 	var re rules.Errors
 	var cf *workflow.ConditionsFailedError
+	var ae *agent.ValidationError
 	switch {
 	case errors.As(err, &ve):
 		e.Msg = fmt.Sprintf("invalid workflow definition: %s", ve.Error())
@@ -99,6 +101,11 @@ func wrap(log *slog.Logger, prefix string, err error) error {
 		}
 	case errors.As(err, &cf):
 		e.Details = map[string]any{"trace": cf.Trace}
+	case errors.As(err, &ae):
+		e.Msg = ae.Error()
+		for _, p := range ae.Problems {
+			e.Problems = append(e.Problems, Problem{Path: join(prefix, p.Path), Msg: p.Msg})
+		}
 	}
 	if !known {
 		log.Error("graphql resolver failed", "err", err)
