@@ -78,15 +78,21 @@ func NewServer(d Deps) (*Server, error) {
 		graphqlRoute.ServeHTTP(w, r)
 	})
 	mux.Handle("/graphql/assets/", ide) // static, public
+	// The /v1 routes authenticate themselves, to answer in the caller's
+	// API format (OpenAI or Anthropic).
+	who := d.Auth.Authenticate
+	if d.Auth.Mode() == auth.ModeOff {
+		who = func(_ context.Context, r *http.Request) (auth.Principal, error) { return headerPrincipal(r) }
+	}
+	authenticate := func(r *http.Request) (auth.Principal, error) { return who(r.Context(), r) }
 	if d.LLM != nil {
-		// The LLM routes authenticate themselves, to answer in the
-		// caller's API format (OpenAI or Anthropic).
-		who := d.Auth.Authenticate
-		if d.Auth.Mode() == auth.ModeOff {
-			who = func(_ context.Context, r *http.Request) (auth.Principal, error) { return headerPrincipal(r) }
-		}
 		mux.Handle("/v1/", gateway.New(gateway.Deps{Router: d.LLM, Logger: d.Logger, Timeout: d.LLMTimeout,
-			Authenticate: func(r *http.Request) (auth.Principal, error) { return who(r.Context(), r) }}))
+			Authenticate: authenticate}))
+	}
+	if d.System != nil && d.System.Agents != nil {
+		// An agent run's events as server-sent events.
+		mux.Handle("GET /v1/agents/runs/{id}/stream", gateway.AgentStream(gateway.AgentStreamDeps{
+			Runs: d.System.Agents, Authenticate: authenticate, Logger: d.Logger}))
 	}
 	mux.Handle("/", protect(rest))
 	var h http.Handler = mux
