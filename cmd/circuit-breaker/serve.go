@@ -92,14 +92,33 @@ func (s *server) run(ctx context.Context) (err error) {
 	if snapEvery == 0 {
 		snapEvery = -1 // config: 0 disables; actors: negative disables
 	}
+	// The projection runner: owned here, started below, stopped after the
+	// HTTP server. The LLM router reads its views (tenants' virtual models).
+	runner := projections.NewRunner(store, store, projections.NewViews(), projections.RunnerOptions{Logger: log.With("component", "projections")})
+
+	// The LLM router: every call's event goes through the journal, which
+	// appends off the response path (its Run starts below) and is drained
+	// after the HTTP server. Agent runs call models through it too.
+	calls := journal.New(store, journal.Options{Logger: log.With("component", "journal")})
+	var mets *metrics.Metrics
+	var rec router.Recorder = calls
+	if s.cfg.Observability.EnableMetrics {
+		mets = metrics.New()
+		rec = router.Recorders(calls, mets)
+	}
+	llmRouter, err := newRouter(s.cfg.LLM, os.Getenv, rec, gql.TenantModels{Views: runner.Views()}, log.With("component", "router"))
+	if err != nil {
+		return fmt.Errorf("llm router: %w", err)
+	}
+	logDeployments(log, llmRouter)
+
 	sys := actors.New(store, actors.Options{
 		PassivateAfter: time.Duration(s.cfg.Actors.PassivateAfter),
 		SnapshotEvery:  snapEvery,
 		Logger:         log.With("component", "actors"),
+		LLM:            llmRouter,
 	})
 
-	// The projection runner: owned here, stopped after the HTTP server.
-	runner := projections.NewRunner(store, store, projections.NewViews(), projections.RunnerOptions{Logger: log.With("component", "projections")})
 	runCtx, stopRunner := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	failed := make(chan error, 3)
@@ -150,9 +169,7 @@ func (s *server) run(ctx context.Context) (err error) {
 			failed <- fmt.Errorf("event feed: %w", err)
 		}
 	})
-	// The LLM router: every call's event goes through the journal, which
-	// appends off the response path and is drained after the HTTP server.
-	calls := journal.New(store, journal.Options{Logger: log.With("component", "journal")})
+	// The journal of LLM calls: drained after the HTTP server.
 	wg.Go(func() { _ = calls.Run(runCtx) })
 	defer func() {
 		jctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
@@ -161,24 +178,20 @@ func (s *server) run(ctx context.Context) (err error) {
 			log.Error("llm calls not journaled at shutdown", "err", err, "stats", calls.Stats())
 		}
 	}()
-	var mets *metrics.Metrics
-	var rec router.Recorder = calls
-	if s.cfg.Observability.EnableMetrics {
-		mets = metrics.New()
-		rec = router.Recorders(calls, mets)
-	}
-	llmRouter, err := newRouter(s.cfg.LLM, os.Getenv, rec, gql.TenantModels{Views: runner.Views()}, log.With("component", "router"))
-	if err != nil {
-		stopActors(sys, log)
-		return fmt.Errorf("llm router: %w", err)
-	}
-	logDeployments(log, llmRouter)
 	apiSrv, err := api.NewServer(api.Deps{System: sys, Runner: runner, Store: store, Feed: hub,
 		Auth: authn, Keys: keys, Logger: log.With("component", "api"),
 		Metrics: mets, LLM: llmRouter, LLMTimeout: time.Duration(s.cfg.LLM.RequestTimeoutSeconds) * time.Second})
 	if err != nil {
 		stopActors(sys, log)
 		return err
+	}
+
+	// Agent runs cut short by a stop or a crash continue from their last
+	// journaled step: a model or tool call whose result is journaled is
+	// never made again.
+	if err := sys.Agents.Resume(ctx); err != nil {
+		stopActors(sys, log)
+		return fmt.Errorf("resume agent runs: %w", err)
 	}
 
 	ln, err := net.Listen("tcp", s.cfg.Addr())
