@@ -19,6 +19,8 @@
 //	GET  /api/v1/resources/{id}/history              its audit trail (read from its event stream)
 //	POST /api/v1/resources/{id}/activities/{activity} fire an activity
 //	GET  /api/v1/events[?from=P&stream=S&follow=1]   the event log as NDJSON
+//	GET  /v1/agents/runs/{id}/stream                 an agent run's events as SSE (gateway.AgentStream;
+//	                                                 authenticated and answering errors like the LLM routes)
 //
 // # Consistency
 //

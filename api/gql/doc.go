@@ -40,4 +40,10 @@
 // end when its ctx ends; a feed failure closes the channel, which completes
 // the subscription. Backpressure is the consumer's: the channel is
 // unbuffered, so a transport must bound its own send queue.
+//
+// agentRunEvents follows one agent run (actors.Agents.Watch): its journaled
+// events from the run's start, then live ones with token deltas, completing
+// after the run's terminal event. It and llmStream do work per subscriber
+// and are never shared between identical operations; the feed
+// subscriptions above may be.
 package gql
