@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -64,10 +65,13 @@ type Agents struct {
 	stopped bool
 	gen     uint64
 	active  map[string]*runActivation // tenant-scoped run id → its activation
-	// starting holds the done channel of an actor being spawned until
-	// the actor takes it.
-	starting map[string]chan struct{}
-	ended    []func(RunView)
+	// dones holds the done channel of every run actor by actor name,
+	// closed and removed when the actor stops.
+	dones map[string]chan struct{}
+	// gens numbers batches of side effects across all run actors, so that
+	// a restarted actor never mistakes an old result for a new one.
+	gens  atomic.Uint64
+	ended []func(RunView)
 
 	hubMu sync.RWMutex
 	hubs  map[string]*hub // tenant-scoped run id → its watchers
@@ -80,7 +84,7 @@ func newAgents(s *System) *Agents {
 	a := &Agents{
 		sys: s, store: s.store, llm: s.opts.LLM, tools: s.opts.Tools, log: s.log,
 		maxTools: s.opts.MaxToolConcurrency,
-		active:   make(map[string]*runActivation), starting: make(map[string]chan struct{}),
+		active:   make(map[string]*runActivation), dones: make(map[string]chan struct{}),
 		hubs: make(map[string]*hub), quit: make(chan struct{}),
 	}
 	if a.tools == nil {

@@ -104,7 +104,6 @@ type runActor struct {
 	waiters    []chan<- runReply
 	stopping   bool
 	retry      *time.Timer
-	done       chan struct{} // closed when the actor has stopped
 }
 
 func (a *runActor) stream() string { return events.AgentRunStreamPrefix + a.key }
@@ -114,9 +113,7 @@ func (a *runActor) busy() bool { return a.inModel || len(a.inTools) > 0 }
 func (a *runActor) Receive(c actor.Context) {
 	switch m := c.Message().(type) {
 	case *actor.Started:
-		name := c.Self().Id
-		a.done = a.ag.started(name)
-		name = strings.TrimPrefix(name, "agentrun/")
+		name := strings.TrimPrefix(c.Self().Id, "agentrun/")
 		a.key = name[:strings.LastIndex(name, nameSep)]
 		_, a.id = events.Unscope(a.key)
 	case *actor.Stopping:
@@ -130,7 +127,7 @@ func (a *runActor) Receive(c actor.Context) {
 		}
 		a.waiters = nil
 	case *actor.Stopped:
-		close(a.done)
+		a.ag.actorStopped(c.Self().Id)
 	case *runCmd:
 		a.command(c, m)
 	case runKickMsg: // from the retry timer
@@ -494,7 +491,7 @@ func (a *runActor) abort() {
 	if a.cancel != nil {
 		a.cancel()
 	}
-	a.gen++
+	a.gen = a.ag.gens.Add(1)
 	a.inModel, a.queued, a.batch, a.cancel = false, nil, nil, nil
 	clear(a.inTools)
 }
@@ -514,7 +511,7 @@ func (a *runActor) newBatch() (context.Context, uint64) {
 	if a.cancel != nil {
 		a.cancel()
 	}
-	a.gen++
+	a.gen = a.ag.gens.Add(1)
 	if a.run.Deadline.IsZero() {
 		a.batch, a.cancel = context.WithCancel(context.Background())
 	} else {

@@ -300,10 +300,10 @@ func (a *Agents) activate(key string) (*runActivation, error) {
 	a.gen++
 	act := &runActivation{done: make(chan struct{})}
 	name := "agentrun/" + key + nameSep + strconv.FormatUint(a.gen, 36)
-	a.starting[name] = act.done
+	a.dones[name] = act.done
 	pid, err := a.sys.as.Root.SpawnNamed(a.props, name)
 	if err != nil {
-		delete(a.starting, name)
+		delete(a.dones, name)
 		return nil, fmt.Errorf("activate agent run %s: %w", key, err)
 	}
 	act.pid = pid
@@ -311,17 +311,14 @@ func (a *Agents) activate(key string) (*runActivation, error) {
 	return act, nil
 }
 
-// started hands the new actor named name the channel it closes when it
-// stops.
-func (a *Agents) started(name string) chan struct{} {
+// actorStopped closes the done channel of the actor named name.
+func (a *Agents) actorStopped(name string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	done, ok := a.starting[name]
-	if !ok {
-		return make(chan struct{}) // cannot happen: activate registers it first
+	if done, ok := a.dones[name]; ok {
+		close(done)
+		delete(a.dones, name)
 	}
-	delete(a.starting, name)
-	return done
 }
 
 // deactivate forgets pid as the activation of key (if it still is).
