@@ -52,6 +52,8 @@ func TestAgentRunSurvivesCrash(t *testing.T) {
 	// it land, so that the ledger can be compared after the restart.
 	s.waitCalls(t, who, callStream(who), modelCalls(t, log)[0].CallID)
 	s.kill()
+	// The tool sees its caller go away before it is let to answer.
+	waitFor(t, "the tool call cut short by the kill", func() bool { return len(tool.received()) == 1 })
 	tool.release()
 
 	s.restart(t, "after-crash")
