@@ -131,3 +131,27 @@ func TestAgentTransitionsInput(t *testing.T) {
 		t.Fatalf("problems = %v", probs)
 	}
 }
+
+func TestAgentActivityResult(t *testing.T) {
+	// No LLM: the run starts, then fails at its first model call, and the
+	// failure is recorded on the resource, which stays where it is.
+	e := newEnv(t, gql.Limits{})
+	runAutomation(t, e)
+	e.ok(t, "acme", `mutation { createAgent(input: {name: "Classifier", model: "gpt-4o"}) { id } }`, nil)
+	e.ok(t, "acme", `mutation { createWorkflow(input: {id: "triage", name: "Triage", states: ["new", "done"],
+	  activities: [{ id: "classify", fromStates: ["new"], toState: "done", agentConfig: { agentId: "classifier" } }] }) { id } }`, nil)
+	e.ok(t, "acme", `mutation { createResource(workflowId: "triage", resourceId: "t1") { id } }`, nil)
+	out := e.ok(t, "acme", `mutation { executeActivity(resourceId: "t1", activityId: "classify") { fromState toState agentRunId waitId } }`, nil)
+	run, _ := dig(out, "executeActivity", "agentRunId").(string)
+	if run == "" || dig(out, "executeActivity", "toState") != "new" || dig(out, "executeActivity", "waitId") != nil {
+		t.Fatalf("executeActivity = %v", out)
+	}
+	if r := e.ok(t, "acme", `query($id: ID!) { agentRun(id: $id) { id } }`, map[string]any{"id": run}); dig(r, "agentRun", "id") != run {
+		t.Fatalf("agentRun = %v", r)
+	}
+	e.poll(t, `{ resource(id: "t1") { state agentRuns { runId } } events(stream: "resource-t1") { type } }`, func(d map[string]any) bool {
+		evs, _ := d["events"].([]any)
+		return len(evs) == 3 && dig(evs, 2, "type") == "ResourceActivityFailed" &&
+			dig(d, "resource", "state") == "new" && len(dig(d, "resource", "agentRuns").([]any)) == 0
+	})
+}
