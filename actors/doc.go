@@ -12,6 +12,14 @@
 // from the stream and decides again. Commands carry an idempotency key; a
 // retried command is answered with its first result and applied once.
 //
+// Workflows run on their own through the Automation (automation.go), a
+// process manager that follows the log: automatic activities fire when a
+// resource enters their from-state, an agent activity's transition is
+// recorded when its run completes (with the output merged into the data),
+// and a human wait parks the resource until ResumeResource or its timeout.
+// A parked resource or a waiting run holds no goroutine; one timer wheel
+// serves every wait's timeout.
+//
 // One process hosts every actor today; the System's Request is the seam
 // where package cluster places actors on other nodes.
 package actors
