@@ -9,21 +9,29 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/circuit-breaker/circuit-breaker/workflow"
 )
 
 func apply(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("apply", "apply -f FILE [flags]",
-		`Creates a workflow from a definition file (JSON or YAML). When the file
-names an id that already exists on the server, it stores the next version
-instead. Prints the workflow's id and version; when the server rejects the
-definition, prints each problem with the field it concerns and exits 1.
+		`Creates a workflow, agents, or both from a definition file (JSON or
+YAML). When the file names an id that already exists on the server, it
+stores the next version instead (an unchanged definition stores nothing).
+Prints each id and version; when the definition is rejected, prints each
+problem with the field it concerns and exits 1.
+
+The file is one of:
+  - a workflow definition (states, activities, ...);
+  - agents and a workflow: a top-level "agents" list of agent definitions
+    (id, name, model, systemPrompt, tools, outputSchema, ...) and an
+    optional "workflow" object; the agents are applied first;
+  - one agent definition with "kind: agent".
+In HTTP tools' url and header values, ${VAR} and ${VAR:-default} are
+replaced with the environment's values (see examples/).
 `, stderr)
 	cl := addClientFlags(fs)
-	file := fs.String("f", "", "workflow definition `file` (.yaml, .yml or .json); - reads stdin")
+	file := fs.String("f", "", "definition `file` (.yaml, .yml or .json); - reads stdin")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -41,12 +49,13 @@ definition, prints each problem with the field it concerns and exits 1.
 	if err != nil {
 		return err
 	}
-	base := cl.base(fs, os.LookupEnv)
-	ctype := "application/yaml"
-	if ext := strings.ToLower(filepath.Ext(*file)); ext == ".json" {
-		ctype = "application/json"
-	}
+	return applyFile(ctx, cl, cl.base(fs, os.LookupEnv), *file, body, os.LookupEnv, stdout)
+}
 
+// applyWorkflow creates or updates the workflow of body (JSON or YAML, as
+// ctype says) and prints one line about it. name names the file in
+// errors.
+func applyWorkflow(ctx context.Context, cl *clientFlags, base, name string, body []byte, ctype string, stdout io.Writer) error {
 	// The id, if the file has one, decides between create and new version.
 	// A definition that does not parse is sent anyway: the server's answer
 	// names every problem.
@@ -75,7 +84,7 @@ definition, prints each problem with the field it concerns and exits 1.
 	}
 	defer res.Body.Close()
 	if res.StatusCode/100 != 2 {
-		return fmt.Errorf("%s rejected: %w", *file, apiError(res))
+		return fmt.Errorf("%s rejected: %w", name, apiError(res))
 	}
 	var out workflow.Definition
 	if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
