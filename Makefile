@@ -26,6 +26,12 @@ build: ## build ./bin/circuit-breaker
 run: build ## build and serve on 127.0.0.1:4000 with data in ./data
 	./$(BIN) serve --data-dir $(DATA_DIR)
 
+# EXAMPLE picks another example of examples/ (circuit-breaker demo --list).
+EXAMPLE ?= content-creation
+.PHONY: demo
+demo: build ## run an example end to end against the provider simulator
+	./$(BIN) demo --example $(EXAMPLE)
+
 test: bin/nats-server ## go test -race ./... then every fuzz target ($(FUZZTIME) inputs each)
 	NATS_SERVER_BIN=$(CURDIR)/bin/nats-server go test -race ./...
 	@$(MAKE) --no-print-directory fuzz

@@ -23,9 +23,10 @@ Commands:
   serve     run the server (default when no command is given)
   replay    rebuild the projections from the event log (offline)
   events    events tail: print the event log, optionally following it
-  apply     create or update a workflow from a JSON or YAML file
+  apply     create or update a workflow and agents from a JSON or YAML file
   keys      create, list and revoke API keys (admin)
   sim       run the LLM provider simulator (tests, benchmarks, demos)
+  demo      run an example of examples/ end to end against the simulator
   version   print the version and commit
   help      show this help
 
@@ -90,6 +91,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return keysCmd(ctx, args, stdout, stderr)
 	case "sim":
 		return runSim(ctx, args, stdout, stderr)
+	case "demo":
+		return demo(ctx, args, stdout, stderr)
 	case "version":
 		if len(args) > 0 {
 			return usageErr("version takes no arguments")
