@@ -36,9 +36,10 @@ import (
 // queue, and refuses once the connection is closing or too far behind: the
 // member is then dropped). Its channel carries nothing and only closes when
 // the member ends. A push may write to a socket, so a large group's pushes
-// are spread over GOMAXPROCS goroutines; the next response is pushed only
-// once the previous one reached every member, which keeps each member's
-// order.
+// are spread over GOMAXPROCS goroutines; the next responses are pushed only
+// once the previous ones reached every member, which keeps each member's
+// order. Events that queued up meanwhile are pushed together (one write
+// per member for the lot).
 
 // memberQueue bounds the responses waiting for one member.
 const memberQueue = 512
@@ -159,52 +160,47 @@ func (m *mux) end(key string, g *group) {
 	g.cancel()
 }
 
-// pump fans the group's responses out to its members.
+// maxBatch bounds the responses delivered together.
+const maxBatch = 64
+
+// entry is one response of a batch and the event it answers.
+type entry struct {
+	resp *graphql.Response
+	pos  uint64
+	item bool // false: a response not tied to an event (an error)
+}
+
+// target is a member and the responses of a batch it is to get.
+type target struct {
+	mem   *member
+	resps []*graphql.Response
+}
+
+// pump fans the group's responses out to its members. When events queued
+// up while it was delivering (the recorder knows of events handed to
+// graphql-go whose responses it has not taken yet), it takes them all, up
+// to maxBatch, and hands each sink member the whole batch at once: one
+// socket write for several events.
 func (m *mux) pump(key string, g *group, src <-chan any, rec *recorder) {
-	var sinks []*member
-	for v := range src {
-		resp, ok := v.(*graphql.Response)
-		if !ok {
-			continue
-		}
-		annotate(resp.Errors)
-		pos, item := rec.pop() // false: a response not tied to an event (an error)
-		sinks = sinks[:0]
-		m.mu.Lock()
-		for mem := range g.members {
-			if item && pos < mem.start {
+	var batch []entry
+	var targets []target
+	for open := true; open; {
+		batch = batch[:0]
+		for open && (len(batch) == 0 || len(batch) < maxBatch && rec.pending() > 0) {
+			var v any
+			if v, open = <-src; !open {
+				break
+			}
+			resp, ok := v.(*graphql.Response)
+			if !ok {
 				continue
 			}
-			if mem.sink != nil {
-				sinks = append(sinks, mem)
-				continue
-			}
-			select {
-			case mem.ch <- resp:
-			default: // too far behind: drop it, the others go on
-				select { // make room for the notice: that event is resent on resume
-				case <-mem.ch:
-				default:
-				}
-				select {
-				case mem.ch <- dropped:
-				default:
-				}
-				m.remove(g, mem)
-			}
+			annotate(resp.Errors)
+			pos, item := rec.pop()
+			batch = append(batch, entry{resp, pos, item})
 		}
-		m.mu.Unlock()
-		if refused := push(sinks, resp); len(refused) > 0 {
-			m.mu.Lock()
-			for _, mem := range refused {
-				if _, ok := g.members[mem]; ok {
-					m.remove(g, mem)
-				}
-			}
-			if len(g.members) == 0 {
-				m.end(key, g)
-			}
-			m.mu.Unlock()
+		if len(batch) > 0 {
+			targets = m.deliver(key, g, batch, targets[:0])
 		}
 	}
 	m.mu.Lock()
@@ -215,32 +211,95 @@ func (m *mux) pump(key string, g *group, src <-chan any, rec *recorder) {
 	m.end(key, g)
 }
 
+// deliver hands batch to every member, in order: to channel members at
+// once, to sink members by push. It returns targets for reuse.
+func (m *mux) deliver(key string, g *group, batch []entry, targets []target) []target {
+	all := make([]*graphql.Response, len(batch))
+	first, items := uint64(0), false // the batch's first event (positions increase)
+	for i, e := range batch {
+		all[i] = e.resp
+		if e.item && !items {
+			first, items = e.pos, true
+		}
+	}
+	m.mu.Lock()
+	for mem := range g.members {
+		resps := all
+		if items && first < mem.start {
+			resps = nil // the member started within or after the batch: only its events
+			for _, e := range batch {
+				if !e.item || e.pos >= mem.start {
+					resps = append(resps, e.resp)
+				}
+			}
+		}
+		if len(resps) == 0 {
+			continue
+		}
+		if mem.sink != nil {
+			targets = append(targets, target{mem, resps})
+			continue
+		}
+		for _, resp := range resps {
+			select {
+			case mem.ch <- resp:
+				continue
+			default: // too far behind: drop it, the others go on
+			}
+			select { // make room for the notice: that event is resent on resume
+			case <-mem.ch:
+			default:
+			}
+			select {
+			case mem.ch <- dropped:
+			default:
+			}
+			m.remove(g, mem)
+			break
+		}
+	}
+	m.mu.Unlock()
+	if refused := push(targets); len(refused) > 0 {
+		m.mu.Lock()
+		for _, mem := range refused {
+			if _, ok := g.members[mem]; ok {
+				m.remove(g, mem)
+			}
+		}
+		if len(g.members) == 0 {
+			m.end(key, g)
+		}
+		m.mu.Unlock()
+	}
+	return targets
+}
+
 // pushChunk is the fewest pushes worth a goroutine of their own.
 const pushChunk = 256
 
-// push hands resp to every sink, spread over up to GOMAXPROCS goroutines,
-// and returns once all are done, with the members that refused it.
-func push(sinks []*member, resp *graphql.Response) []*member {
-	workers := min(runtime.GOMAXPROCS(0), (len(sinks)+pushChunk-1)/pushChunk)
+// push pushes to every target, spread over up to GOMAXPROCS goroutines,
+// and returns once all are done, with the members that refused.
+func push(targets []target) []*member {
+	workers := min(runtime.GOMAXPROCS(0), (len(targets)+pushChunk-1)/pushChunk)
 	if workers <= 1 {
-		return pushEach(sinks, resp, nil)
+		return pushEach(targets)
 	}
 	refused := make([][]*member, workers)
-	size := (len(sinks) + workers - 1) / workers
+	size := (len(targets) + workers - 1) / workers
 	var wg sync.WaitGroup
 	for w := 1; w < workers; w++ { // owned: joined below
-		part := sinks[w*size : min((w+1)*size, len(sinks))]
-		wg.Go(func() { refused[w] = pushEach(part, resp, nil) })
+		part := targets[w*size : min((w+1)*size, len(targets))]
+		wg.Go(func() { refused[w] = pushEach(part) })
 	}
-	refused[0] = pushEach(sinks[:size], resp, nil)
+	refused[0] = pushEach(targets[:size])
 	wg.Wait()
 	return slices.Concat(refused...)
 }
 
-func pushEach(sinks []*member, resp *graphql.Response, refused []*member) []*member {
-	for _, mem := range sinks {
-		if !mem.sink.Push(resp) {
-			refused = append(refused, mem)
+func pushEach(targets []target) (refused []*member) {
+	for _, t := range targets {
+		if !t.mem.sink.Push(t.resps...) {
+			refused = append(refused, t.mem)
 		}
 	}
 	return refused
@@ -263,6 +322,14 @@ func (r *recorder) push(pos uint64) {
 	r.mu.Lock()
 	r.q = append(r.q, pos)
 	r.mu.Unlock()
+}
+
+// pending is how many items were handed on whose responses were not
+// popped yet.
+func (r *recorder) pending() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.q)
 }
 
 func (r *recorder) pop() (uint64, bool) {

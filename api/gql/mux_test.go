@@ -147,18 +147,25 @@ func TestSharedSubscriptions(t *testing.T) {
 // sink collects the responses pushed to one member; it refuses every
 // push once it has taken limit of them (0: no limit).
 type sink struct {
-	mu    sync.Mutex
-	got   []*graphql.Response
-	limit int
+	mu      sync.Mutex
+	got     []*graphql.Response
+	limit   int
+	pushes  []int         // responses per push
+	release chan struct{} // when set, the first push waits for it
 }
 
-func (s *sink) Push(r *graphql.Response) bool {
+func (s *sink) Push(rs ...*graphql.Response) bool {
+	if s.release != nil {
+		<-s.release
+		s.release = nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.limit > 0 && len(s.got) >= s.limit {
+	if s.limit > 0 && len(s.got)+len(rs) > s.limit {
 		return false
 	}
-	s.got = append(s.got, r)
+	s.got = append(s.got, rs...)
+	s.pushes = append(s.pushes, len(rs))
 	return true
 }
 
@@ -256,6 +263,53 @@ func TestSharedSubscriptionsPush(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatalf("member %d not closed after its context ended", i)
 		}
+	}
+}
+
+// TestSharedSubscriptionsBatch: events that queue up while a push is in
+// progress reach the members together, in one push, in order.
+func TestSharedSubscriptionsBatch(t *testing.T) {
+	e := newEnv(t, gql.Limits{})
+	e.ok(t, "a", pingPong, map[string]any{"id": "wa"})
+	const q = `subscription { events { position stream } }`
+	ctx, cancel := context.WithCancel(as("a"))
+	defer cancel()
+	held := &sink{release: make(chan struct{})}
+	if _, err := e.schema.Subscribe(gqlws.WithSink(ctx, held), q, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	plain, err := e.schema.Subscribe(ctx, q, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 6
+	for i := range n { // the first push is held: the others queue up
+		e.ok(t, "a", fmt.Sprintf(`mutation { createResource(workflowId: "wa", resourceId: "b%d", input: {score: 9}) { id } }`, i), nil)
+	}
+	close(held.release)
+	var want []int
+	for range n {
+		p, _ := position(t, recv(t, plain))
+		want = append(want, p)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(held.responses()) < n && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	got := held.responses()
+	if len(got) != n {
+		t.Fatalf("got %d responses, want %d", len(got), n)
+	}
+	for k, r := range got {
+		if p, _ := position(t, r); p != want[k] {
+			t.Fatalf("response %d: position %d, want %d", k, p, want[k])
+		}
+	}
+	held.mu.Lock()
+	pushes := slices.Clone(held.pushes)
+	held.mu.Unlock()
+	if len(pushes) >= n {
+		t.Fatalf("pushes of %v responses: the queued events were not batched", pushes)
 	}
 }
 

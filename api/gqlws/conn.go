@@ -158,7 +158,24 @@ func (c *conn) sendFrame(op byte, parts ...[]byte) bool {
 		return false
 	default:
 	}
-	switch err := c.out.send(op, parts...); {
+	return c.sent(c.out.send(op, parts...))
+}
+
+// sendTexts sends one text message per body (prefix, body, suffix) in
+// one write.
+func (c *conn) sendTexts(prefix []byte, bodies [][]byte, suffix []byte) bool {
+	select {
+	case <-c.closing:
+		return false
+	default:
+	}
+	return c.sent(c.out.sendTexts(prefix, bodies, suffix))
+}
+
+// sent reports whether a send succeeded, closing the connection when it
+// found the queue full or the socket broken.
+func (c *conn) sent(err error) bool {
+	switch {
 	case err == nil:
 		return true
 	case errors.Is(err, errSlow):

@@ -177,15 +177,22 @@ func (c *conn) forget(op *operation) {
 	c.mu.Unlock()
 }
 
-// Push queues the next result of op (the executor's direct path, see
-// [Sink]; run uses it for the results of the channel).
-func (op *operation) Push(resp *graphql.Response) bool {
+// Push sends the next results of op (the executor's direct path, see
+// [Sink]; forward uses it for the results of the channel).
+func (op *operation) Push(resps ...*graphql.Response) bool {
 	op.mu.Lock()
 	defer op.mu.Unlock()
 	if op.ended || op.ctx.Err() != nil {
 		return false
 	}
-	return op.c.sendFrame(opText, op.prefix, op.c.h.payloads.encode(resp), closeBrace)
+	if len(resps) == 1 {
+		return op.c.sendFrame(opText, op.prefix, op.c.h.payloads.encode(resps[0]), closeBrace)
+	}
+	payloads := make([][]byte, len(resps))
+	for i, r := range resps {
+		payloads[i] = op.c.h.payloads.encode(r)
+	}
+	return op.c.sendTexts(op.prefix, payloads, closeBrace)
 }
 
 var closeBrace = []byte("}")

@@ -77,7 +77,24 @@ func (o *outbox) send(op byte, parts ...[]byte) error {
 	for _, p := range parts {
 		f = append(f, p...)
 	}
-	err := o.put(f)
+	return o.putPooled(bp, f, 1)
+}
+
+// sendTexts frames one text message per body (the concatenation of
+// prefix, body and suffix) and writes or queues them together, like send.
+func (o *outbox) sendTexts(prefix []byte, bodies [][]byte, suffix []byte) error {
+	bp := frames.Get().(*[]byte)
+	f := (*bp)[:0]
+	for _, b := range bodies {
+		f = appendHeader(f, opText, len(prefix)+len(b)+len(suffix))
+		f = append(append(append(f, prefix...), b...), suffix...)
+	}
+	return o.putPooled(bp, f, len(bodies))
+}
+
+// putPooled puts f, built in the pooled buffer bp, and returns bp.
+func (o *outbox) putPooled(bp *[]byte, f []byte, msgs int) error {
+	err := o.put(f, msgs)
 	if cap(f) <= maxSpare {
 		*bp = f[:0]
 		frames.Put(bp)
@@ -85,8 +102,9 @@ func (o *outbox) send(op byte, parts ...[]byte) error {
 	return err
 }
 
-// put writes or queues the frame f; f is not retained.
-func (o *outbox) put(f []byte) error {
+// put writes or queues f, whole frames holding msgs messages; f is not
+// retained.
+func (o *outbox) put(f []byte, msgs int) error {
 	o.mu.Lock()
 	if o.closed {
 		o.mu.Unlock()
@@ -98,11 +116,9 @@ func (o *outbox) put(f []byte) error {
 			o.mu.Unlock()
 			return err
 		}
-		if n > 0 {
-			o.head = len(f) - n
-		}
+		o.head = partial(f, n)
 		f = f[n:]
-	} else if o.queued+o.inHand > o.limit {
+	} else if o.queued+o.inHand+msgs-1 > o.limit {
 		o.mu.Unlock()
 		return errSlow
 	}
@@ -110,7 +126,7 @@ func (o *outbox) put(f []byte) error {
 		o.buf, o.spare = o.spare[:0], nil
 	}
 	o.buf = append(o.buf, f...)
-	o.queued++
+	o.queued += msgs
 	o.mu.Unlock()
 	select {
 	case o.wake <- struct{}{}:
@@ -169,6 +185,25 @@ func (o *outbox) write(b []byte, timeout time.Duration) error {
 		return err
 	}
 	return o.nc.SetWriteDeadline(time.Time{})
+}
+
+// partial returns how many bytes after the first n of f finish the frame
+// that the write of those n bytes cut (0 when n fell between frames). f
+// holds whole frames built by this package.
+func partial(f []byte, n int) int {
+	for off := 0; off < n; {
+		h, size := 2, int(f[off+1]&0x7f)
+		switch size {
+		case 126:
+			h, size = 4, int(binary.BigEndian.Uint16(f[off+2:]))
+		case 127:
+			h, size = 10, int(binary.BigEndian.Uint64(f[off+2:]))
+		}
+		if off += h + size; off > n {
+			return off - n
+		}
+	}
+	return 0
 }
 
 // appendHeader appends the header of an unmasked final frame of n bytes.

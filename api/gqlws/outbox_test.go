@@ -90,10 +90,10 @@ func TestOutboxOrder(t *testing.T) {
 			if (o.raw != nil) != (tc.name == "socket") {
 				t.Fatalf("direct writes: %v", o.raw != nil)
 			}
-			var want []string
+			var want []string // all start with "<" and end with ">": sendTexts' prefix and suffix
 			for round := range 3 {
 				for i, n := range sizes {
-					want = append(want, fmt.Sprintf("%d.%d:%s", round, i, bytes.Repeat([]byte("x"), n)))
+					want = append(want, fmt.Sprintf("<%d.%d:%s>", round, i, bytes.Repeat([]byte("x"), n)))
 				}
 			}
 			done := make(chan []string)
@@ -113,11 +113,23 @@ func TestOutboxOrder(t *testing.T) {
 					}
 				}
 			})
-			for _, m := range want {
-				p := []byte(m)
+			for i := 0; i < len(want); {
+				if i%4 == 3 && i+3 <= len(want) { // three messages in one write
+					var bodies [][]byte
+					for _, m := range want[i : i+3] {
+						bodies = append(bodies, []byte(m[1:len(m)-1]))
+					}
+					if err := o.sendTexts([]byte(want[i][:1]), bodies, []byte(want[i][len(want[i])-1:])); err != nil {
+						t.Fatal(err)
+					}
+					i += 3
+					continue
+				}
+				p := []byte(want[i])
 				if err := o.send(opText, p[:len(p)/2], p[len(p)/2:]); err != nil {
 					t.Fatal(err)
 				}
+				i++
 			}
 			got := <-done
 			close(stop)
@@ -182,5 +194,37 @@ func TestOutboxSlowAndClose(t *testing.T) {
 	var h [2]byte
 	if _, err := io.ReadFull(cli, h[:]); err != nil || h[0] != 0x80|opClose {
 		t.Fatalf("after the data: % x, %v; want a close frame", h, err)
+	}
+}
+
+// TestPartial: the rest of the frame a partial write cut, for cuts in
+// headers, in payloads and between frames.
+func TestPartial(t *testing.T) {
+	var f []byte
+	var ends []int // end offset of each frame
+	for _, n := range []int{3, 0, 200, 70000} {
+		f = appendHeader(f, opText, n)
+		f = append(f, bytes.Repeat([]byte("z"), n)...)
+		ends = append(ends, len(f))
+	}
+	cases := []struct {
+		name string
+		n    int
+		want int
+	}{
+		{"nothing written", 0, 0},
+		{"in the first header", 1, ends[0] - 1},
+		{"in the first payload", 3, ends[0] - 3},
+		{"between frames", ends[0], 0},
+		{"in an empty frame's header", ends[0] + 1, ends[1] - ends[0] - 1},
+		{"in a 16-bit header", ends[1] + 3, ends[2] - ends[1] - 3},
+		{"in a 64-bit header", ends[2] + 5, ends[3] - ends[2] - 5},
+		{"in the last payload", ends[3] - 1, 1},
+		{"all", ends[3], 0},
+	}
+	for _, c := range cases {
+		if got := partial(f, c.n); got != c.want {
+			t.Errorf("%s: partial(%d) = %d, want %d", c.name, c.n, got, c.want)
+		}
 	}
 }

@@ -18,12 +18,13 @@ import (
 // stream ends (after its last Push). An executor that ignores it sends on
 // the channel as usual.
 type Sink interface {
-	// Push delivers the operation's next result. It never blocks: it
-	// writes or queues the message and returns. It reports false once the
-	// operation takes no more results (the client completed it, or its
-	// connection is closing or too far behind): the executor then stops
-	// pushing and ends the stream.
-	Push(resp *graphql.Response) bool
+	// Push delivers the operation's next results, in order. It never
+	// blocks: it writes or queues the messages (several of them in one
+	// write) and returns. It reports false once the operation takes no
+	// more results (the client completed it, or its connection is closing
+	// or too far behind): the executor then stops pushing and ends the
+	// stream.
+	Push(resps ...*graphql.Response) bool
 }
 
 type sinkKey struct{}
