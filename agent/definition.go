@@ -25,6 +25,11 @@ const (
 	KindHTTP     = "http"
 	KindMCP      = "mcp"      // reserved: tools of MCP servers
 	KindFunction = "function" // reserved: functions run in containers
+	// KindClient is a tool the caller runs: when the model calls it, the
+	// run waits (holding no compute) until the caller answers with the
+	// result (answerAgentRun). A tool declared with only a name and a
+	// description, as in the seed's addTool('database_lookup', …), is one.
+	KindClient = "client"
 )
 
 // Definition is an agent: the model it calls, how, and with which tools.
@@ -124,6 +129,8 @@ func Normalize(d Definition) Definition {
 					t.Kind = KindBuiltin
 				case t.HTTP != nil:
 					t.Kind = KindHTTP
+				default:
+					t.Kind = KindClient
 				}
 			}
 			if len(bytes.TrimSpace(t.Parameters)) == 0 || string(bytes.TrimSpace(t.Parameters)) == "null" {

@@ -311,14 +311,18 @@ func (r *Run) Undone() []llm.ToolCall {
 	return out
 }
 
-// Escalation reports whether call parks the run for a human: a call of
-// escalate_to_human that the agent declares as its built-in.
+// Escalation reports whether call parks the run until someone answers: a
+// call of escalate_to_human that the agent declares as its built-in, or of
+// a client tool (whose result the caller gives).
 func (r *Run) Escalation(call llm.ToolCall) bool {
-	if call.Name != ToolEscalateToHuman {
-		return false
-	}
 	t, ok := r.Definition.Tool(call.Name)
-	return ok && t.Kind == KindBuiltin
+	switch {
+	case !ok:
+		return false
+	case t.Kind == KindClient:
+		return true // the caller runs it: wait for its result
+	}
+	return call.Name == ToolEscalateToHuman && t.Kind == KindBuiltin
 }
 
 // toolSpecs are the tools as the model sees them, computed once.

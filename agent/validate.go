@@ -179,12 +179,16 @@ func validateTool(path string, t Tool, seen map[string]bool) []Problem {
 		if t.HTTP.TimeoutSeconds < 0 || t.HTTP.TimeoutSeconds > 3600 {
 			add(".http.timeoutSeconds", "must be between 0 and 3600")
 		}
+	case KindClient:
+		if t.HTTP != nil {
+			add(".http", "is only for tools of kind http")
+		}
 	case KindMCP, KindFunction:
 		// Served by tool kinds that other packages register.
 	case "":
-		add(".kind", "is required (builtin, http, mcp or function)")
+		add(".kind", "is required (builtin, http, client, mcp or function)")
 	default:
-		add(".kind", "must be builtin, http, mcp or function, not %q", t.Kind)
+		add(".kind", "must be builtin, http, client, mcp or function, not %q", t.Kind)
 	}
 	return ps
 }

@@ -237,6 +237,36 @@ func TestAgents(t *testing.T) {
 		}
 	})
 
+	t.Run("a tool declared by name only is run by the caller", func(t *testing.T) {
+		// The seed's addTool('database_lookup', 'Look up customer information'):
+		// no URL, no kind. The run waits for the caller's result.
+		in := weatherAgent("Inquiry Classifier", tool.URL)
+		in["tools"] = []map[string]any{{"name": "database_lookup", "description": "Look up customer information"}}
+		id := s.createAgent(t, acme.Secret, in)
+		s.sim.Script(gptModel,
+			sim.Step{ToolCalls: []llm.ToolCall{{ID: "call_db_1", Name: "database_lookup", Arguments: `{"customer":"c-42"}`}}},
+			sim.Step{Text: "billing"})
+		before := len(s.simRequests(gptModel))
+		run := s.executeAgent(t, acme.Secret, id, "My bill seems incorrect this month")
+		waiting := s.waitRun(t, acme.Secret, run.ID, "waiting")
+		if waiting.Steps != 1 {
+			t.Fatalf("waiting run = %+v", waiting)
+		}
+		var out struct {
+			R gqlRun `json:"answerAgentRun"`
+		}
+		s.gqlAs(t, acme.Secret, `mutation($id: ID!) { answerAgentRun(id: $id, answer: "{\"plan\":\"pro\",\"overdue\":true}") { `+agentRunFields+` } }`,
+			map[string]any{"id": run.ID}, &out)
+		done := s.waitRun(t, acme.Secret, run.ID, "completed", "failed")
+		if done.Status != "completed" || done.Output != "billing" || done.Steps != 2 {
+			t.Fatalf("answered run = %+v", done)
+		}
+		reqs := s.simRequests(gptModel)[before:]
+		if len(reqs) != 2 || !strings.Contains(string(reqs[1].Body), `overdue`) || !strings.Contains(string(reqs[1].Body), "call_db_1") {
+			t.Fatalf("the model did not get the caller's result: %d requests, last %s", len(reqs), reqs[len(reqs)-1].Body)
+		}
+	})
+
 	t.Run("validation errors name the input field", func(t *testing.T) {
 		cases := []struct {
 			name string
@@ -247,9 +277,6 @@ func TestAgents(t *testing.T) {
 			{"temperature out of range", func(in map[string]any) { in["temperature"] = 5 }, "input.temperature"},
 			{"http tool without url", func(in map[string]any) { delete(in["tools"].([]map[string]any)[0], "url") }, "input.tools[0].url"},
 			{"unknown tool type", func(in map[string]any) { in["tools"].([]map[string]any)[0]["type"] = "telepathy" }, "input.tools[0].type"},
-			{"tool of no kind", func(in map[string]any) {
-				in["tools"] = []map[string]any{{"name": "database_lookup", "description": "Look up customer information"}}
-			}, "input.tools[0].type"},
 			{"two providers", func(in map[string]any) { in["provider"] = "claude" }, "input.provider"},
 			{"bad output schema", func(in map[string]any) { in["outputSchema"] = map[string]any{"type": 7} }, "input.outputSchema"},
 		}

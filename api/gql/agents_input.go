@@ -50,7 +50,7 @@ type agentToolInput struct {
 // problems only the input's shape can have: JSON arguments that are not
 // objects, header values that are not strings, llmProvider and provider
 // that disagree. A tool without a type is left to agent.Normalize (http
-// when it has a URL, builtin for a built-in name).
+// when it has a URL, builtin for a built-in name, else client).
 func (in *agentInput) definition() (agent.Definition, error) {
 	var probs []Problem
 	bad := func(path, format string, args ...any) {
