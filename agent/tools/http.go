@@ -9,8 +9,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -30,7 +32,7 @@ func sharedClient() *http.Client {
 	defaultClientOnce.Do(func() {
 		defaultClient = &http.Client{Transport: &http.Transport{
 			Proxy:                 http.ProxyFromEnvironment,
-			DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Control: refuseLinkLocal}).DialContext,
 			ForceAttemptHTTP2:     true,
 			MaxIdleConns:          1024,
 			MaxIdleConnsPerHost:   256,
@@ -40,6 +42,30 @@ func sharedClient() *http.Client {
 		}}
 	})
 	return defaultClient
+}
+
+// ErrAddressRefused is returned for a tool URL that resolves to an address
+// no tenant's tool may reach.
+var ErrAddressRefused = errors.New("address refused for HTTP tools")
+
+// refuseLinkLocal refuses connections to link-local, multicast and
+// unspecified addresses: cloud metadata services (169.254.169.254) live
+// there, and a tenant's tool must never reach them. It runs after name
+// resolution, so a name that resolves there is refused too.
+func refuseLinkLocal(network, address string, _ syscall.RawConn) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return err
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return fmt.Errorf("%w: %s", ErrAddressRefused, host)
+	}
+	ip = ip.Unmap()
+	if ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsMulticast() || ip.IsUnspecified() {
+		return fmt.Errorf("%w: %s is link-local, multicast or unspecified", ErrAddressRefused, ip)
+	}
+	return nil
 }
 
 // HTTPKind serves tools of kind "http" with client (nil: a shared client).

@@ -174,3 +174,14 @@ func TestBuiltins(t *testing.T) {
 		t.Errorf("feedback run id %q is not a stable valid id", id)
 	}
 }
+
+func TestHTTPToolRefusesLinkLocalAddresses(t *testing.T) {
+	reg := tools.New(tools.Options{})
+	for _, u := range []string{"http://169.254.169.254/latest/meta-data/", "http://[fe80::1]:80/", "http://0.0.0.0:9/"} {
+		tool := agent.Tool{Name: "t", Kind: agent.KindHTTP, HTTP: &agent.HTTPTool{URL: u, Method: "POST", TimeoutSeconds: 2}}
+		res := reg.Run(context.Background(), tools.Call{Tenant: "acme", RunID: "r1", ToolCallID: "c1", Name: "t", Arguments: `{}`, Tool: tool})
+		if !res.IsError || !strings.Contains(res.Content, "address refused") {
+			t.Errorf("%s: %+v, want a tool error saying the address is refused", u, res)
+		}
+	}
+}
