@@ -59,9 +59,9 @@ func Play(ctx context.Context, c Client, workflowID string, sc Scenario, report 
 	if c.HTTP == nil {
 		c.HTTP = &http.Client{}
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel() // ends the feed
-	feed, err := c.follow(ctx)
+	feedCtx, endFeed := context.WithCancel(ctx)
+	defer endFeed()
+	feed, err := c.follow(feedCtx)
 	if err != nil {
 		return Result{}, err
 	}
@@ -76,7 +76,7 @@ func Play(ctx context.Context, c Client, workflowID string, sc Scenario, report 
 		billed: map[string]bool{}, unclaimed: map[string]events.Envelope{}, start: time.Now().Add(-time.Minute)}
 	sc2 := bufio.NewScanner(feed)
 	sc2.Buffer(make([]byte, 0, 64<<10), 16<<20)
-	var ledgerDeadline time.Time
+	var ledgerTimer *time.Timer
 	for sc2.Scan() {
 		var e events.Envelope
 		if err := json.Unmarshal(sc2.Bytes(), &e); err != nil {
@@ -86,11 +86,12 @@ func Play(ctx context.Context, c Client, workflowID string, sc Scenario, report 
 			return p.result(), err
 		}
 		if p.done {
-			if ledgerDeadline.IsZero() {
-				ledgerDeadline = time.Now().Add(ledgerWait)
-			}
-			if p.billedAll() || time.Now().After(ledgerDeadline) {
+			if p.billedAll() {
 				break
+			}
+			if ledgerTimer == nil {
+				ledgerTimer = time.AfterFunc(ledgerWait, endFeed) // the feed's end ends the loop
+				defer ledgerTimer.Stop()
 			}
 		}
 	}
