@@ -36,7 +36,7 @@ examples to a server of your own.
 `, stderr)
 	name := fs.String("example", examples.DefaultExample, "`name` of the example to run (see --list)")
 	list := fs.Bool("list", false, "list the examples and exit")
-	timeout := fs.Duration("timeout", 50*time.Second, "give up after this long")
+	timeout := fs.Duration("timeout", 45*time.Second, "give up after this long")
 	keep := fs.Bool("keep", false, "keep the temporary directory (data and server log)")
 	serveTools := fs.String("serve-tools", "", "only serve the example tools on this `address` (e.g. 127.0.0.1:4011) until interrupted")
 	if err := parseFlags(fs, args); err != nil {
