@@ -49,8 +49,10 @@ import (
 //   - p50-ms, p99-ms: run duration, AgentRunStarted to the terminal event
 //     (RunView.StartedAt to the OnEnded hook);
 //   - peak-inflight: the most runs started and not ended at once;
-//   - peak-heap-MB: heap in use plus goroutine stacks, sampled every 20 ms;
-//     peak-B/run: its rise over the idle baseline, per run;
+//   - peak-heap-MB: heap in use plus goroutine stacks, sampled every 20 ms
+//     (in-use spans: garbage not yet collected included); peak-stack-MB:
+//     the stacks alone; peak-B/run: the rise of heap and stacks over the
+//     idle baseline, per run of the batch;
 //   - retained-B/run: heap and stacks left after the batch, per run, once
 //     the clients' idle connections are closed and a GC ran (what ended
 //     runs keep);
@@ -167,7 +169,7 @@ func benchRunsStack(b *testing.B, n int) {
 	defer cancel()
 	e := newStackEnv(b)
 	var sum struct {
-		startRate, runsPerSec, finish, p50, p99, inflight, peak, perRun, retained, alloc, allocs, goroutines, events float64
+		startRate, runsPerSec, finish, p50, p99, inflight, peak, stack, perRun, retained, alloc, allocs, goroutines, events float64
 	}
 	b.ResetTimer()
 	for iter := range b.N {
@@ -186,14 +188,17 @@ func benchRunsStack(b *testing.B, n int) {
 		writeStackProfiles(n, "base-")
 		var ms0 runtime.MemStats
 		runtime.ReadMemStats(&ms0)
-		var peak, peakG atomic.Uint64
+		var peak, peakG, peakStack atomic.Uint64
 		stop := make(chan struct{})
 		var sampling sync.WaitGroup
 		sampling.Go(func() {
 			t := time.NewTicker(20 * time.Millisecond)
 			defer t.Stop()
 			for {
-				peak.Store(max(peak.Load(), memNow()))
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				peak.Store(max(peak.Load(), ms.HeapInuse+ms.StackInuse))
+				peakStack.Store(max(peakStack.Load(), ms.StackInuse))
 				peakG.Store(max(peakG.Load(), uint64(runtime.NumGoroutine())))
 				select {
 				case <-stop:
@@ -288,6 +293,7 @@ func benchRunsStack(b *testing.B, n int) {
 		sum.p99 += pct(durs, 0.99)
 		sum.inflight += float64(inflight)
 		sum.peak += float64(peak.Load()) / (1 << 20)
+		sum.stack += float64(peakStack.Load()) / (1 << 20)
 		sum.perRun += (float64(peak.Load()) - float64(base)) / float64(n)
 		sum.retained += (float64(after) - float64(base)) / float64(n)
 		sum.alloc += float64(ms1.TotalAlloc-ms0.TotalAlloc) / float64(n)
@@ -304,7 +310,7 @@ func benchRunsStack(b *testing.B, n int) {
 	}{
 		{sum.startRate, "start/s"}, {sum.runsPerSec, "runs/s"}, {sum.finish, "finish-s"},
 		{sum.p50, "p50-ms"}, {sum.p99, "p99-ms"}, {sum.inflight, "peak-inflight"},
-		{sum.peak, "peak-heap-MB"}, {sum.perRun, "peak-B/run"}, {sum.retained, "retained-B/run"},
+		{sum.peak, "peak-heap-MB"}, {sum.stack, "peak-stack-MB"}, {sum.perRun, "peak-B/run"}, {sum.retained, "retained-B/run"},
 		{sum.alloc, "alloc-B/run"}, {sum.allocs, "allocs/run"}, {sum.goroutines, "peak-goroutines"},
 		{sum.events, "events/run"},
 	} {

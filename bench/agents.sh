@@ -13,7 +13,9 @@
 # its doc comment).
 # Usage: bench/agents.sh [outdir] (default bench/out-agents). Knobs (env):
 # NS="1000 10000" REPS=2 C=64 METRICS=1 (0: the server runs with
-# ENABLE_METRICS=false and goroutines/heap are not sampled) SAMPLE=500ms
+# ENABLE_METRICS=false and goroutines/heap are not sampled) SAMPLE=250ms
+# (/proc) METRICS_EVERY=0 (GET /metrics, which has series per model: 0
+# means N/5000 seconds)
 # QUIET_PCT=15 QUIET_WAIT=300 (wait for other builds to calm down first)
 # BIN=path (prebuilt circuit-breaker; default `make build`) REV=label
 # (what BIN was built from, for the header line) PPROF=host:port (BIN is
@@ -22,7 +24,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-bench/out-agents}
-NS=${NS:-"1000 10000"} REPS=${REPS:-2} C=${C:-64} METRICS=${METRICS:-1} SAMPLE=${SAMPLE:-500ms}
+NS=${NS:-"1000 10000"} REPS=${REPS:-2} C=${C:-64} METRICS=${METRICS:-1} SAMPLE=${SAMPLE:-250ms} METRICS_EVERY=${METRICS_EVERY:-0}
 QUIET_PCT=${QUIET_PCT:-15} QUIET_WAIT=${QUIET_WAIT:-300}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
@@ -105,7 +107,7 @@ for n in $NS; do
 		prof=()
 		[ -z "${PPROF:-}" ] || prof=(-pprof "$PPROF" -pprof-out "$out/prof-$n-$rep")
 		"$out/agentload" -addr "$ADDR" -sim "$SIM" -n "$n" -c "$C" -pid "$PID" -sim-pid "$SIMPID" \
-			-metrics="$metrics" -sample "$SAMPLE" -label "rep=$rep metrics=$METRICS" "${prof[@]}" |
+			-metrics="$metrics" -sample "$SAMPLE" -metrics-every "$METRICS_EVERY" -label "rep=$rep metrics=$METRICS" "${prof[@]}" |
 			tee -a "$out/results.txt"
 		stop
 	done

@@ -21,8 +21,11 @@
 //
 // While the runs are under way it samples the server process every
 // -sample: VmRSS, threads and open descriptors from /proc, and, with
-// -metrics, go_goroutines and the heap (go_memstats_heap_inuse_bytes plus
-// stack_inuse) from GET /metrics. It also counts the CPU time used by
+// -metrics, every -metrics-every (n/5000 s by default), go_goroutines and the heap
+// (go_memstats_heap_inuse_bytes plus stack_inuse) from GET /metrics. The
+// metrics page has a few series per model, and every run has a model of
+// its own here, so scraping it is not free: at 10,000 models one scrape
+// costs the server ≈ 40 ms of CPU. It also counts the CPU time used by
 // processes other than the server, the simulator and itself (other
 // builds on the machine) and the load average.
 //
@@ -65,6 +68,7 @@ type config struct {
 	pid, simPID    int
 	metrics        bool
 	sample         time.Duration
+	metricsEvery   time.Duration
 	prefix         string
 	timeout        time.Duration
 	label          string
@@ -85,7 +89,8 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.pid, "pid", 0, "server `pid`, for RSS, threads and descriptors (0: not sampled)")
 	fs.IntVar(&c.simPID, "sim-pid", 0, "simulator `pid` (left out of the other processes' CPU)")
 	fs.BoolVar(&c.metrics, "metrics", true, "sample go_goroutines and the heap from the server's GET /metrics")
-	fs.DurationVar(&c.sample, "sample", 500*time.Millisecond, "sampling interval")
+	fs.DurationVar(&c.sample, "sample", 250*time.Millisecond, "sampling interval of /proc")
+	fs.DurationVar(&c.metricsEvery, "metrics-every", 0, "sampling interval of GET /metrics, a page that grows with the number of models (one per run here); 0: n/5000 seconds, at least -sample")
 	fs.StringVar(&c.prefix, "prefix", "", "prefix of agent ids and model names (default: derived from the time)")
 	fs.DurationVar(&c.timeout, "timeout", 15*time.Minute, "bound on the whole measurement")
 	fs.StringVar(&c.label, "label", "", "extra key=value fields for the RESULT line")
@@ -101,8 +106,11 @@ func parse(args []string, stderr io.Writer) (config, error) {
 		return c, fmt.Errorf("-n must be between 1 and 100000, got %d", c.n)
 	case c.c < 1 || c.c > 4096:
 		return c, fmt.Errorf("-c must be between 1 and 4096, got %d", c.c)
-	case c.sample <= 0:
-		return c, errors.New("-sample must be positive")
+	case c.sample <= 0 || c.metricsEvery < 0:
+		return c, errors.New("-sample must be positive and -metrics-every not negative")
+	}
+	if c.metricsEvery == 0 {
+		c.metricsEvery = max(c.sample, time.Duration(c.n)*time.Second/5000)
 	}
 	if c.prefix == "" {
 		c.prefix = "b" + strconv.FormatInt(time.Now().Unix()%1e6, 36)
@@ -146,7 +154,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	time.Sleep(2 * time.Second) // let the setup's garbage settle
-	base := sampleOnce(ctx, cl, cfg)
+	base := sampleOnce(ctx, cl, cfg, true)
 
 	// 2. Start, sampling from now on.
 	smp := newSampler(cl, cfg)

@@ -19,8 +19,8 @@ type sample struct {
 
 func unknown() sample { return sample{-1, -1, -1, -1, -1, -1} }
 
-// sampleOnce reads /proc/<pid> and, with -metrics, GET /metrics.
-func sampleOnce(ctx context.Context, c *client, cfg config) sample {
+// sampleOnce reads /proc/<pid> and, with -metrics and scrape, GET /metrics.
+func sampleOnce(ctx context.Context, c *client, cfg config, scrape bool) sample {
 	s := unknown()
 	if cfg.pid > 0 {
 		dir := "/proc/" + strconv.Itoa(cfg.pid)
@@ -45,7 +45,7 @@ func sampleOnce(ctx context.Context, c *client, cfg config) sample {
 			s.fds = int64(len(ents))
 		}
 	}
-	if cfg.metrics {
+	if cfg.metrics && scrape {
 		s.goroutines, s.heapBytes = c.goMetrics(ctx)
 	}
 	return s
@@ -121,8 +121,13 @@ func (s *sampler) run(ctx context.Context) {
 	defer func() { s.t1, s.cpu1, s.load1 = time.Now(), s.cpuTicks(), loadavg() }()
 	t := time.NewTicker(s.cfg.sample)
 	defer t.Stop()
+	var scraped time.Time
 	for {
-		x := sampleOnce(ctx, s.c, s.cfg)
+		scrape := time.Since(scraped) >= s.cfg.metricsEvery
+		if scrape {
+			scraped = time.Now()
+		}
+		x := sampleOnce(ctx, s.c, s.cfg, scrape)
 		s.mu.Lock()
 		s.n++
 		s.max = sample{max(s.max.rssKB, x.rssKB), max(s.max.hwmKB, x.hwmKB), max(s.max.threads, x.threads),
