@@ -13,10 +13,12 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// conn is one WebSocket connection. serve owns its goroutines: the reader
-// (protocol state machine) and one goroutine per operation; serve itself is
-// the writer of whatever the outbox could not write at once, and of the
-// keep-alives. They meet at the outbox and at closing.
+// conn is one WebSocket connection. While it is open, its only goroutines
+// are the reader (protocol state machine) and one per operation; frames are
+// written by whoever sends them (see outbox), a flusher goroutine exists
+// only while a backlog does, and the keep-alive is a timer. Once a close is
+// decided, one goroutine finishes the connection: it writes what must be
+// written, closes the socket and waits for the others.
 type conn struct {
 	h     *Handler
 	opts  *Options
@@ -38,12 +40,17 @@ type conn struct {
 	closeText  string
 	closeFlush bool // write what is queued before the close frame
 	closeFrame bool // send a close frame (false when the peer is gone)
-	frameSent  bool // written by the writer before it ends
 
-	mu       sync.Mutex
-	ops      map[string]*operation
-	draining bool
-	opsWG    sync.WaitGroup
+	readerDone chan struct{}
+	done       func() // called once the connection and its goroutines ended
+
+	mu        sync.Mutex
+	ops       map[string]*operation
+	draining  bool
+	opsWG     sync.WaitGroup
+	keepAlive *time.Timer // nil before serve
+	initTimer *time.Timer
+	finished  bool // the timers are stopped for good
 
 	initSeen bool // reader only
 }
@@ -59,55 +66,89 @@ type operation struct {
 	ended bool
 }
 
-func newConn(h *Handler, ws *websocket.Conn, r *http.Request) *conn {
+// newConn prepares the connection; done is called once it has ended.
+func newConn(h *Handler, ws *websocket.Conn, r *http.Request, done func()) *conn {
 	// ServeHTTP returns before the connection ends, and net/http cancels
 	// the request's context then: keep its values, not its cancellation.
 	ctx, cancel := context.WithCancelCause(context.WithoutCancel(r.Context()))
-	return &conn{
-		h:       h,
-		opts:    &h.opts,
-		ws:      ws,
-		req:     r,
-		proto:   ws.Subprotocol(),
-		log:     h.opts.Logger.With("remote", r.RemoteAddr, "subprotocol", ws.Subprotocol()),
-		ctx:     ctx,
-		cancel:  cancel,
-		opCtx:   ctx,
-		out:     newOutbox(ws.UnderlyingConn(), h.opts.SendQueue),
-		closing: make(chan struct{}),
-		ops:     map[string]*operation{},
+	c := &conn{
+		h:          h,
+		opts:       &h.opts,
+		ws:         ws,
+		req:        r,
+		proto:      ws.Subprotocol(),
+		log:        h.opts.Logger.With("remote", r.RemoteAddr, "subprotocol", ws.Subprotocol()),
+		ctx:        ctx,
+		cancel:     cancel,
+		opCtx:      ctx,
+		closing:    make(chan struct{}),
+		readerDone: make(chan struct{}),
+		done:       done,
+		ops:        map[string]*operation{},
 	}
+	c.out = newOutbox(ws.UnderlyingConn(), h.opts.SendQueue, h.opts.WriteTimeout, c.writeFailed)
+	return c
 }
 
-// serve runs the connection and returns once every goroutine of it ended.
+// serve starts the connection: its keep-alive, its init timeout and its
+// reader. It returns at once.
 func (c *conn) serve() {
 	c.log.Debug("websocket opened")
-	readerDone := make(chan struct{})
 	if c.proto == "" {
-		close(readerDone)
+		close(c.readerDone)
 		c.fail(CloseSubprotocol, "Subprotocol not acceptable", true)
-	} else {
-		timer := time.AfterFunc(c.opts.InitTimeout, func() {
+		return
+	}
+	c.mu.Lock()
+	if !c.finished {
+		c.keepAlive = time.AfterFunc(c.opts.KeepAlive, c.ping)
+		c.initTimer = time.AfterFunc(c.opts.InitTimeout, func() {
 			c.fail(CloseInitTimeout, "Connection initialisation timeout", true)
 		})
-		defer timer.Stop()
-		go func() { defer close(readerDone); c.readLoop(timer) }()
 	}
-	c.writeLoop()
-	if c.frameSent { // let the peer answer the close handshake
-		select {
-		case <-readerDone:
-		case <-time.After(closeGrace):
+	initTimer := c.initTimer
+	c.mu.Unlock()
+	go func() { defer close(c.readerDone); c.readLoop(initTimer) }() // owned: finish waits
+}
+
+// finish ends the connection once a close is decided: it writes what is
+// queued (all of it when asked to flush, else only the rest of a partly
+// written frame) and the close frame, lets the peer answer, closes the
+// socket, waits for the reader and the operations, and calls done.
+func (c *conn) finish() {
+	c.mu.Lock()
+	c.finished = true
+	for _, t := range []*time.Timer{c.keepAlive, c.initTimer} {
+		if t != nil {
+			t.Stop()
 		}
 	}
+	c.mu.Unlock()
+	frameSent := false
+	rest := c.out.close(c.closeFlush)
+	if len(rest) == 0 || c.out.write(rest) == nil {
+		if c.closeFrame {
+			msg := websocket.FormatCloseMessage(c.closeCode, c.closeText)
+			frameSent = c.out.write(append(appendHeader(nil, opClose, len(msg)), msg...)) == nil
+		}
+	}
+	if frameSent { // let the peer answer the close handshake
+		t := time.NewTimer(closeGrace)
+		select {
+		case <-c.readerDone:
+		case <-t.C:
+		}
+		t.Stop()
+	}
 	_ = c.ws.Close()
-	<-readerDone
+	<-c.readerDone
 	c.opsWG.Wait()
 	level := slog.LevelDebug
 	if c.closeCode != CloseNormal && c.closeCode != CloseGoingAway && c.closeCode != websocket.CloseNoStatusReceived {
 		level = slog.LevelInfo
 	}
 	c.log.Log(context.Background(), level, "websocket closed", "code", c.closeCode, "reason", c.closeText)
+	c.done()
 }
 
 // fail decides to close the connection with code and reason. The first
@@ -123,6 +164,7 @@ func (c *conn) closeWith(code int, reason string, flush, frame bool) {
 		c.closeFlush, c.closeFrame = flush, frame
 		c.cancel(errClosed)
 		close(c.closing)
+		go c.finish() // owned: calls done, which Handler.Shutdown waits for
 	})
 }
 
@@ -191,51 +233,22 @@ func (c *conn) writeFailed(err error) {
 	c.closeWith(websocket.CloseAbnormalClosure, "write failed: "+err.Error(), false, false)
 }
 
-// writeLoop writes the queued frames and the keep-alives until the
-// connection closes, then finishes it.
-func (c *conn) writeLoop() {
-	ticker := time.NewTicker(c.opts.KeepAlive)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-c.out.wake:
-			if err := c.out.flush(c.opts.WriteTimeout); err != nil {
-				c.writeFailed(err)
-			}
-		case <-ticker.C:
-			c.ping()
-		case <-c.closing:
-			c.finish()
-			return
+// ping sends a WebSocket ping frame and, once acknowledged, the protocol's
+// own keep-alive message, then sets the next one. It runs on the keep-alive
+// timer.
+func (c *conn) ping() {
+	if c.sendFrame(opPing) && c.acked.Load() {
+		if c.proto == ProtocolLegacy {
+			c.enqueue(encode(msgKeepAlive, "", nil))
+		} else {
+			c.enqueue(encode(msgPing, "", nil))
 		}
 	}
-}
-
-// finish writes what is queued (all of it when asked to flush, else only
-// the rest of a partly written frame) and sends the close frame.
-func (c *conn) finish() {
-	rest := c.out.close(c.closeFlush)
-	if len(rest) > 0 && c.out.write(rest, c.opts.WriteTimeout) != nil {
-		return
+	c.mu.Lock()
+	if !c.finished {
+		c.keepAlive.Reset(c.opts.KeepAlive)
 	}
-	if !c.closeFrame {
-		return
-	}
-	msg := websocket.FormatCloseMessage(c.closeCode, c.closeText)
-	c.frameSent = c.out.write(append(appendHeader(nil, opClose, len(msg)), msg...), c.opts.WriteTimeout) == nil
-}
-
-// ping sends a WebSocket ping frame and, once acknowledged, the protocol's
-// own keep-alive message.
-func (c *conn) ping() {
-	if !c.sendFrame(opPing) || !c.acked.Load() {
-		return
-	}
-	if c.proto == ProtocolLegacy {
-		c.enqueue(encode(msgKeepAlive, "", nil))
-		return
-	}
-	c.enqueue(encode(msgPing, "", nil))
+	c.mu.Unlock()
 }
 
 // readLoop reads and dispatches messages until the connection fails.

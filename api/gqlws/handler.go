@@ -128,11 +128,12 @@ func NewHandler(exec Executor, opts Options) *Handler {
 // read in several steps.
 const readBufferSize = 1024
 
-// ServeHTTP upgrades the request and hands the connection to a goroutine of
-// the handler, which serves it until it closes ([Handler.Shutdown] waits
-// for it). ServeHTTP returns at once, so that net/http lets go of the
-// request's buffers and goroutine; the request's context values (not its
-// cancellation, which comes when ServeHTTP returns) reach the operations.
+// ServeHTTP upgrades the request, starts serving the connection and
+// returns: the connection lives on in goroutines of the handler until it
+// closes ([Handler.Shutdown] waits for them). Returning lets net/http free
+// the request's buffers and goroutine; the request's context values (not
+// its cancellation, which comes when ServeHTTP returns) reach the
+// operations.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !websocket.IsWebSocketUpgrade(r) {
 		if h.opts.Next != nil {
@@ -157,20 +158,23 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.wg.Done()
 		return
 	}
-	c := newConn(h, ws, r)
-	h.mu.Lock()
-	h.conns[c] = struct{}{}
-	if h.draining { // Shutdown started during the upgrade
-		c.shutdown()
-	}
-	h.mu.Unlock()
-	go func() { // owned: Shutdown waits for h.wg
-		defer h.wg.Done()
-		c.serve()
+	var c *conn
+	c = newConn(h, ws, r, func() { // once the connection ended: Shutdown waits for it
 		h.mu.Lock()
 		delete(h.conns, c)
 		h.mu.Unlock()
-	}()
+		h.wg.Done()
+	})
+	h.mu.Lock()
+	h.conns[c] = struct{}{}
+	h.mu.Unlock()
+	c.serve()
+	h.mu.Lock()
+	draining := h.draining
+	h.mu.Unlock()
+	if draining { // Shutdown started during the upgrade
+		c.shutdown()
+	}
 }
 
 // Shutdown refuses new connections, completes the active operations of

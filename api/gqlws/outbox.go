@@ -18,26 +18,29 @@ import (
 //     message. Where the socket cannot be written without blocking (not a
 //     plain socket, e.g. TLS), every frame is queued instead;
 //   - queued, when the socket did not take it all or frames are already
-//     waiting. The writer (the connection's serve goroutine) then writes
-//     the whole backlog at once: one write for many frames, under
-//     Options.WriteTimeout.
+//     waiting. A flusher goroutine, started for the backlog and ended with
+//     it, then writes the whole backlog at once: one write for many
+//     frames, under the write timeout.
 //
 // Frames leave in the order they were sent. A frame is never split by
 // another: the rest of a partly written frame is the head of the queue.
 type outbox struct {
-	nc    net.Conn
-	raw   *rawWriter // nil: every frame is queued
-	limit int        // Options.SendQueue
-	wake  chan struct{}
+	nc      net.Conn
+	raw     *rawWriter // nil: every frame is queued
+	limit   int        // Options.SendQueue
+	timeout time.Duration
+	failed  func(error) // a write of the flusher failed
 
-	mu     sync.Mutex
-	buf    []byte // queued frames, in order
-	queued int    // messages in buf
-	inHand int    // messages the writer is writing
-	busy   bool   // the writer is writing outside mu: frames queue behind it
-	head   int    // bytes at the start of buf that end a partly written frame
-	closed bool   // the connection is closing: no more frames
-	spare  []byte // a drained buffer to reuse
+	mu       sync.Mutex
+	flushed  sync.Cond // signalled when the flusher ends
+	buf      []byte    // queued frames, in order
+	queued   int       // messages in buf
+	inHand   int       // messages the flusher is writing
+	flushing bool      // a flusher runs: frames queue behind it
+	head     int       // bytes at the start of buf that end a partly written frame
+	closed   bool      // the connection is closing: no more frames
+	broken   bool      // a write failed: the stream may end inside a frame
+	spare    []byte    // a drained buffer to reuse
 }
 
 // maxSpare bounds the queue buffer an idle connection keeps for reuse.
@@ -46,10 +49,15 @@ const maxSpare = 16 << 10
 var (
 	errSlow    = errors.New("send queue full")
 	errClosing = errors.New("connection closing")
+	errBroken  = errors.New("an earlier write failed")
 )
 
-func newOutbox(nc net.Conn, limit int) *outbox {
-	return &outbox{nc: nc, raw: newRawWriter(nc), limit: limit, wake: make(chan struct{}, 1)}
+// newOutbox returns the outbox of nc; failed learns of the flusher's
+// write errors.
+func newOutbox(nc net.Conn, limit int, timeout time.Duration, failed func(error)) *outbox {
+	o := &outbox{nc: nc, raw: newRawWriter(nc), limit: limit, timeout: timeout, failed: failed}
+	o.flushed.L = &o.mu
+	return o
 }
 
 // WebSocket opcodes.
@@ -106,13 +114,14 @@ func (o *outbox) putPooled(bp *[]byte, f []byte, msgs int) error {
 // retained.
 func (o *outbox) put(f []byte, msgs int) error {
 	o.mu.Lock()
-	if o.closed {
+	if o.closed || o.broken {
 		o.mu.Unlock()
 		return errClosing
 	}
-	if o.raw != nil && !o.busy && len(o.buf) == 0 {
+	if o.raw != nil && !o.flushing && len(o.buf) == 0 {
 		n, err := o.raw.tryWrite(f)
 		if err != nil || n == len(f) {
+			o.broken = err != nil
 			o.mu.Unlock()
 			return err
 		}
@@ -127,45 +136,55 @@ func (o *outbox) put(f []byte, msgs int) error {
 	}
 	o.buf = append(o.buf, f...)
 	o.queued += msgs
+	start := !o.flushing
+	o.flushing = true
 	o.mu.Unlock()
-	select {
-	case o.wake <- struct{}{}:
-	default:
+	if start {
+		go o.flush() // owned: ends with the backlog; close waits for it
 	}
 	return nil
 }
 
-// flush writes the queue until it is empty. Only the writer calls it.
-func (o *outbox) flush(timeout time.Duration) error {
-	for {
-		o.mu.Lock()
-		if len(o.buf) == 0 {
-			o.mu.Unlock()
-			return nil
-		}
+// flush writes the queue until it is empty, the connection closes or a
+// write fails.
+func (o *outbox) flush() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	defer o.flushed.Broadcast()
+	for len(o.buf) > 0 && !o.closed {
 		b := o.buf
-		o.buf, o.inHand, o.queued, o.head, o.busy = nil, o.queued, 0, 0, true
+		o.buf, o.inHand, o.queued, o.head = nil, o.queued, 0, 0
 		o.mu.Unlock()
-		err := o.write(b, timeout)
+		err := o.write(b)
 		o.mu.Lock()
-		o.busy, o.inHand = false, 0
+		o.inHand = 0
 		if cap(b) <= maxSpare {
 			o.spare = b[:0]
 		}
-		o.mu.Unlock()
 		if err != nil {
-			return err
+			o.flushing, o.broken = false, true
+			o.mu.Unlock()
+			o.failed(err) // closes the connection
+			o.mu.Lock()
+			return
 		}
 	}
+	o.flushing = false
 }
 
-// close refuses further frames and returns what is queued: all of it, or
-// (all false) only the rest of a partly written frame, which must precede
-// anything else written to the socket.
+// close refuses further frames, waits for the flusher, and returns what
+// is queued: all of it, or (all false) only the rest of a partly written
+// frame, which must precede anything else written to the socket.
 func (o *outbox) close(all bool) []byte {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.closed = true
+	for o.flushing {
+		o.flushed.Wait()
+	}
+	if o.broken {
+		return nil
+	}
 	b := o.buf
 	if !all {
 		b = b[:o.head]
@@ -174,17 +193,30 @@ func (o *outbox) close(all bool) []byte {
 	return b
 }
 
-// write writes b under a deadline, which is then cleared again for the
-// direct writes.
-func (o *outbox) write(b []byte, timeout time.Duration) error {
-	if err := o.nc.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
-		return err
+// write writes b under the write timeout, whose deadline is then cleared
+// again for the direct writes. After a failed write nothing more is
+// written (the stream may end inside a frame). Only the flusher, and the
+// connection's finish once the flusher is gone, call it.
+func (o *outbox) write(b []byte) error {
+	o.mu.Lock()
+	broken := o.broken
+	o.mu.Unlock()
+	if broken {
+		return errBroken
 	}
-	_, err := o.nc.Write(b)
+	err := o.nc.SetWriteDeadline(time.Now().Add(o.timeout))
+	if err == nil {
+		_, err = o.nc.Write(b)
+	}
+	if err == nil {
+		err = o.nc.SetWriteDeadline(time.Time{})
+	}
 	if err != nil {
-		return err
+		o.mu.Lock()
+		o.broken = true
+		o.mu.Unlock()
 	}
-	return o.nc.SetWriteDeadline(time.Time{})
+	return err
 }
 
 // partial returns how many bytes after the first n of f finish the frame

@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"sync"
+	"os"
 	"testing"
 	"time"
-
-	"github.com/gorilla/websocket"
 )
 
 // tcpPair returns both ends of a loopback TCP connection.
@@ -86,7 +84,7 @@ func TestOutboxOrder(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, cli := tc.pair(t)
-			o := newOutbox(srv, 1000)
+			o := newOutbox(srv, 1000, 5*time.Second, func(err error) { t.Error(err) })
 			if (o.raw != nil) != (tc.name == "socket") {
 				t.Fatalf("direct writes: %v", o.raw != nil)
 			}
@@ -98,21 +96,6 @@ func TestOutboxOrder(t *testing.T) {
 			}
 			done := make(chan []string)
 			go func() { done <- readFrames(t, cli, len(want)) }()
-			stop := make(chan struct{})
-			var wg sync.WaitGroup
-			wg.Go(func() { // the writer
-				for {
-					select {
-					case <-o.wake:
-						if err := o.flush(5 * time.Second); err != nil {
-							t.Error(err)
-							return
-						}
-					case <-stop:
-						return
-					}
-				}
-			})
 			for i := 0; i < len(want); {
 				if i%4 == 3 && i+3 <= len(want) { // three messages in one write
 					var bodies [][]byte
@@ -132,8 +115,9 @@ func TestOutboxOrder(t *testing.T) {
 				i++
 			}
 			got := <-done
-			close(stop)
-			wg.Wait()
+			if rest := o.close(true); len(rest) > 0 {
+				t.Fatalf("%d bytes left after the peer read everything", len(rest))
+			}
 			for i := range want {
 				if got[i] != want[i] {
 					t.Fatalf("frame %d: got %d bytes %.20q…, want %d bytes %.20q…", i, len(got[i]), got[i], len(want[i]), want[i])
@@ -143,57 +127,66 @@ func TestOutboxOrder(t *testing.T) {
 	}
 }
 
-// TestOutboxSlowAndClose: a peer that reads nothing fills the socket, then
-// the queue (errSlow past the limit); close(false) keeps only the rest of
-// a partly written frame, so that a close frame can follow it on a clean
-// frame boundary; a closed outbox refuses frames.
-func TestOutboxSlowAndClose(t *testing.T) {
-	srv, cli := tcpPair(t)
-	o := newOutbox(srv, 4)
-	big := bytes.Repeat([]byte("y"), 1<<20)
-	sent := 0
-	var err error
-	for sent < 1000 {
-		if err = o.send(opText, big); err != nil {
-			break
-		}
-		sent++
-	}
-	if !errors.Is(err, errSlow) {
-		t.Fatalf("after %d frames: %v, want errSlow", sent, err)
-	}
-	o.mu.Lock()
-	queued, head := o.queued, o.head
-	o.mu.Unlock()
-	if queued != 5 {
-		t.Fatalf("%d frames queued at errSlow, want limit+1 = 5", queued)
-	}
-	rest := o.close(false)
-	if len(rest) != head {
-		t.Fatalf("close(false) returned %d bytes, the partial frame has %d", len(rest), head)
-	}
-	if err := o.send(opText, []byte("late")); !errors.Is(err, errClosing) {
-		t.Fatalf("send after close: %v", err)
-	}
-	// What reaches the peer is whole frames, then the close frame.
-	go func() {
-		_ = o.write(rest, 5*time.Second)
-		msg := websocket.FormatCloseMessage(websocket.ClosePolicyViolation, "slow")
-		_ = o.write(append(appendHeader(nil, opClose, len(msg)), msg...), 5*time.Second)
-	}()
-	_ = cli.SetReadDeadline(time.Now().Add(10 * time.Second))
-	direct := sent - 5 // written directly, and the partly written one
-	if head > 0 {
-		direct++
-	}
-	for i, f := range readFrames(t, cli, direct) {
-		if len(f) != len(big) {
-			t.Fatalf("frame %d: %d bytes", i, len(f))
-		}
-	}
-	var h [2]byte
-	if _, err := io.ReadFull(cli, h[:]); err != nil || h[0] != 0x80|opClose {
-		t.Fatalf("after the data: % x, %v; want a close frame", h, err)
+// TestOutboxSlow: a peer that reads nothing fills the socket, then the
+// queue: errSlow once more than the limit wait. If the peer then reads,
+// every frame arrives whole and in order; if it does not, the flusher's
+// write times out and nothing more is written (not even a close frame,
+// which could land inside a cut frame), and a closed outbox refuses
+// frames.
+func TestOutboxSlow(t *testing.T) {
+	for _, reads := range []bool{true, false} {
+		t.Run(fmt.Sprintf("reads=%v", reads), func(t *testing.T) {
+			srv, cli := tcpPair(t)
+			failed := make(chan error, 1)
+			o := newOutbox(srv, 4, 300*time.Millisecond, func(err error) { failed <- err })
+			big := bytes.Repeat([]byte("y"), 1<<20)
+			sent := 0
+			var err error
+			for sent < 1000 {
+				if err = o.send(opText, big); err != nil {
+					break
+				}
+				sent++
+			}
+			if !errors.Is(err, errSlow) {
+				t.Fatalf("after %d frames: %v, want errSlow", sent, err)
+			}
+			o.mu.Lock()
+			waiting := o.queued + o.inHand
+			o.mu.Unlock()
+			if waiting != 5 {
+				t.Fatalf("%d frames waiting at errSlow, want limit+1 = 5", waiting)
+			}
+			if !reads {
+				if err := <-failed; !errors.Is(err, os.ErrDeadlineExceeded) {
+					t.Fatalf("flusher: %v, want a timeout", err)
+				}
+				if rest := o.close(false); rest != nil {
+					t.Fatalf("close after a failed write returned %d bytes", len(rest))
+				}
+				if err := o.write([]byte{0x88, 0}); !errors.Is(err, errBroken) {
+					t.Fatalf("write after a failed write: %v", err)
+				}
+				if err := o.send(opText, []byte("late")); !errors.Is(err, errClosing) {
+					t.Fatalf("send after close: %v", err)
+				}
+				return
+			}
+			_ = cli.SetReadDeadline(time.Now().Add(10 * time.Second))
+			for i, f := range readFrames(t, cli, sent) {
+				if len(f) != len(big) {
+					t.Fatalf("frame %d: %d bytes", i, len(f))
+				}
+			}
+			if rest := o.close(true); len(rest) > 0 {
+				t.Fatalf("%d bytes left", len(rest))
+			}
+			select {
+			case err := <-failed:
+				t.Fatalf("flusher failed: %v", err)
+			default:
+			}
+		})
 	}
 }
 
