@@ -106,9 +106,17 @@ func (c *conn) serve() {
 			c.fail(CloseInitTimeout, "Connection initialisation timeout", true)
 		})
 	}
-	initTimer := c.initTimer
 	c.mu.Unlock()
-	go func() { defer close(c.readerDone); c.readLoop(initTimer) }() // owned: finish waits
+	go func() { defer close(c.readerDone); c.readLoop() }() // owned: finish waits
+}
+
+// initDone stops the init timeout: connection_init arrived.
+func (c *conn) initDone() {
+	c.mu.Lock()
+	if c.initTimer != nil {
+		c.initTimer.Stop()
+	}
+	c.mu.Unlock()
 }
 
 // finish ends the connection once a close is decided: it writes what is
@@ -252,7 +260,7 @@ func (c *conn) ping() {
 }
 
 // readLoop reads and dispatches messages until the connection fails.
-func (c *conn) readLoop(initTimer *time.Timer) {
+func (c *conn) readLoop() {
 	idle := 2 * c.opts.KeepAlive
 	c.ws.SetReadLimit(c.opts.ReadLimit)
 	_ = c.ws.SetReadDeadline(time.Now().Add(idle))
@@ -285,9 +293,9 @@ func (c *conn) readLoop(initTimer *time.Timer) {
 		default:
 		}
 		if c.proto == ProtocolLegacy {
-			c.handleLegacy(data, initTimer)
+			c.handleLegacy(data)
 		} else {
-			c.handle(data, initTimer)
+			c.handle(data)
 		}
 	}
 }

@@ -57,7 +57,7 @@
 //
 // # Keep-alive
 //
-// Every Options.KeepAlive the writer sends a WebSocket ping frame and, once
+// Every Options.KeepAlive the connection sends a WebSocket ping frame and, once
 // acknowledged, a "ping" message (current protocol; the client answers
 // "pong") or "ka" (legacy). A connection that sends nothing, not even a pong
 // frame, for two intervals is dropped. Client pings are answered with pongs

@@ -5,13 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	graphql "github.com/graph-gophers/graphql-go"
 )
 
 // handle dispatches one graphql-transport-ws message.
-func (c *conn) handle(data []byte, initTimer *time.Timer) {
+func (c *conn) handle(data []byte) {
 	var m message
 	if err := json.Unmarshal(data, &m); err != nil || m.Type == "" {
 		c.fail(CloseBadRequest, "Invalid message received", false)
@@ -24,7 +23,7 @@ func (c *conn) handle(data []byte, initTimer *time.Timer) {
 			return
 		}
 		c.initSeen = true
-		initTimer.Stop()
+		c.initDone()
 		payload, ok := decodeObject(m.Payload)
 		if !ok {
 			c.fail(CloseBadRequest, "Invalid connection_init payload", false)
@@ -71,7 +70,7 @@ func (c *conn) handle(data []byte, initTimer *time.Timer) {
 // handleLegacy dispatches one subscriptions-transport-ws message. As that
 // protocol asks, a malformed message is answered with connection_error and
 // does not end the connection.
-func (c *conn) handleLegacy(data []byte, initTimer *time.Timer) {
+func (c *conn) handleLegacy(data []byte) {
 	var m message
 	if err := json.Unmarshal(data, &m); err != nil || m.Type == "" {
 		c.enqueue(encode(msgConnectionError, "", errorList("invalid message")[0]))
@@ -84,7 +83,7 @@ func (c *conn) handleLegacy(data []byte, initTimer *time.Timer) {
 			return
 		}
 		c.initSeen = true
-		initTimer.Stop()
+		c.initDone()
 		payload, ok := decodeObject(m.Payload)
 		if !ok {
 			c.enqueue(encode(msgConnectionError, "", errorList("invalid connection_init payload")[0]))
