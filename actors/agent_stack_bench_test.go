@@ -10,6 +10,7 @@ import (
 	"runtime/pprof"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -59,7 +60,12 @@ import (
 //   - alloc-B/run, allocs/run: allocated during the batch, per run;
 //   - peak-goroutines;
 //   - events/run: events appended during the batch (10 expected: 7 of the
-//     run, 3 LlmCallCompleted).
+//     run, 3 LlmCallCompleted);
+//   - cpu-ms/run: CPU time of this process during the batch, per run
+//     (simulator and tool server included);
+//   - foreign-cpu-%: the machine's CPU (all cores) used by other processes
+//     and kernel threads meanwhile: other builds on a shared machine make
+//     a batch slow; compare batches with little of it.
 //
 // The simulator and the tool server run in this process: their goroutines
 // and buffers are in the heap and goroutine figures. Set
@@ -170,6 +176,7 @@ func benchRunsStack(b *testing.B, n int) {
 	e := newStackEnv(b)
 	var sum struct {
 		startRate, runsPerSec, finish, p50, p99, inflight, peak, stack, perRun, retained, alloc, allocs, goroutines, events float64
+		cpuPerRun, foreign                                                                                                  float64
 	}
 	b.ResetTimer()
 	for iter := range b.N {
@@ -210,6 +217,7 @@ func benchRunsStack(b *testing.B, n int) {
 		started := make([]time.Time, n) // AgentRunStarted's time
 		runIDs := make([]string, n)
 		e.wg.Add(n)
+		cpu0 := readCPU()
 		b.StartTimer()
 		t0 := time.Now()
 		var lastAck atomic.Int64
@@ -240,6 +248,7 @@ func benchRunsStack(b *testing.B, n int) {
 			b.Fatal("runs did not end")
 		}
 		b.StopTimer()
+		cpu1 := readCPU()
 		close(stop)
 		sampling.Wait()
 		var ms1 runtime.MemStats
@@ -300,6 +309,10 @@ func benchRunsStack(b *testing.B, n int) {
 		sum.allocs += float64(ms1.Mallocs-ms0.Mallocs) / float64(n)
 		sum.goroutines += float64(peakG.Load())
 		sum.events += float64(pos1-pos0) / float64(n)
+		sum.cpuPerRun += float64(cpu1.self-cpu0.self) * 10 / float64(n) // ticks of 10 ms
+		if t := cpu1.total - cpu0.total; t > 0 {
+			sum.foreign += 100 * float64(max(0, (cpu1.busy-cpu0.busy)-(cpu1.self-cpu0.self))) / float64(t)
+		}
 		b.StartTimer()
 	}
 	b.StopTimer()
@@ -312,7 +325,7 @@ func benchRunsStack(b *testing.B, n int) {
 		{sum.p50, "p50-ms"}, {sum.p99, "p99-ms"}, {sum.inflight, "peak-inflight"},
 		{sum.peak, "peak-heap-MB"}, {sum.stack, "peak-stack-MB"}, {sum.perRun, "peak-B/run"}, {sum.retained, "retained-B/run"},
 		{sum.alloc, "alloc-B/run"}, {sum.allocs, "allocs/run"}, {sum.goroutines, "peak-goroutines"},
-		{sum.events, "events/run"},
+		{sum.events, "events/run"}, {sum.cpuPerRun, "cpu-ms/run"}, {sum.foreign, "foreign-cpu-%"},
 	} {
 		b.ReportMetric(m.v/k, m.unit)
 	}
@@ -355,4 +368,33 @@ func writeStackProfiles(n int, kind string) {
 		_ = pprof.Lookup(name).WriteTo(f, 0)
 		_ = f.Close()
 	}
+}
+
+// cpuTicks is a reading of the machine's and this process's CPU counters,
+// in ticks of 10 ms (Linux's USER_HZ); zero where /proc is missing.
+type cpuTicks struct{ busy, total, self int64 }
+
+func readCPU() cpuTicks {
+	var c cpuTicks
+	if b, err := os.ReadFile("/proc/stat"); err == nil {
+		line, _, _ := strings.Cut(string(b), "\n")
+		f := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal
+		for i := 1; i < len(f) && i <= 8; i++ {
+			v, _ := strconv.ParseInt(f[i], 10, 64)
+			c.total += v
+			if i != 4 && i != 5 && i != 8 {
+				c.busy += v
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/self/stat"); err == nil {
+		s := string(b)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:]) // f[0] is the state
+		if len(f) > 12 {
+			u, _ := strconv.ParseInt(f[11], 10, 64)
+			k, _ := strconv.ParseInt(f[12], 10, 64)
+			c.self = u + k
+		}
+	}
+	return c
 }

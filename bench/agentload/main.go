@@ -230,11 +230,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	end := sampleOnce(ctx, cl, cfg, true) // what the ended runs left
 
 	// 4. Figures.
 	r := summarize(cfg, t0, startedIn, detected, runs, int(startErrs.Load()))
 	r.tools = tool.calls.Load()
-	r.base, r.peak = base, smp.peak()
+	r.base, r.peak, r.end = base, smp.peak(), end
 	r.events = head1 - head0
 	if !cfg.skipEventCount {
 		if r.byType, err = cl.countEvents(ctx, head0+1, head1); err != nil {
@@ -242,6 +243,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	r.foreignPct, r.serverPct, r.load0, r.load1 = smp.foreign()
+	r.serverCPU = smp.serverCPU()
 	r.print(stdout, stderr)
 	return nil
 }

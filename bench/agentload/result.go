@@ -27,10 +27,12 @@ type result struct {
 	badSteps   int
 	tools      int64
 	base, peak sample
+	end        sample // after every run ended and the journal settled
 	events     uint64
 	byType     map[string]int
 	foreignPct float64
 	serverPct  float64 // of the whole machine (2 cores: 50 % is one core)
+	serverCPU  time.Duration
 	load0      string
 	load1      string
 }
@@ -103,15 +105,16 @@ func (r *result) print(stdout, stderr io.Writer) {
 		"finish_s", fmt.Sprintf("%.2f", r.finish.Seconds()),
 		"p50_ms", fmt.Sprintf("%.0f", r.p50), "p99_ms", fmt.Sprintf("%.0f", r.p99),
 		"inflight_peak", r.inflight, "min_ms", fmt.Sprintf("%.0f", r.minMs), "max_ms", fmt.Sprintf("%.0f", r.maxMs),
-		"rss_base_mb", mb(r.base.rssKB), "rss_peak_mb", mb(r.peak.rssKB), "hwm_mb", mb(r.peak.hwmKB),
+		"rss_base_mb", mb(r.base.rssKB), "rss_peak_mb", mb(r.peak.rssKB), "hwm_mb", mb(r.peak.hwmKB), "rss_end_mb", mb(r.end.rssKB),
 		"rss_kb_per_run", perRun(r.peak.rssKB, r.base.rssKB, n, 1024),
-		"heap_base_mb", mbBytes(r.base.heapBytes), "heap_peak_mb", mbBytes(r.peak.heapBytes),
+		"heap_base_mb", mbBytes(r.base.heapBytes), "heap_peak_mb", mbBytes(r.peak.heapBytes), "heap_end_mb", mbBytes(r.end.heapBytes),
 		"heap_kb_per_run", perRun(r.peak.heapBytes, r.base.heapBytes, n, 1),
-		"goroutines_base", r.base.goroutines, "goroutines_peak", r.peak.goroutines,
+		"goroutines_base", r.base.goroutines, "goroutines_peak", r.peak.goroutines, "goroutines_end", r.end.goroutines,
 		"threads_peak", r.peak.threads, "fds_peak", r.peak.fds,
 		"events", r.events, "events_per_run", fmt.Sprintf("%.2f", float64(r.events)/float64(max(1, r.started))),
 		"tool_calls", r.tools,
-		"server_cpu_pct", fmt.Sprintf("%.1f", r.serverPct), "foreign_cpu_pct", fmt.Sprintf("%.1f", r.foreignPct), "load1_start", r.load0, "load1_end", r.load1,
+		"server_cpu_pct", fmt.Sprintf("%.1f", r.serverPct),
+		"server_cpu_ms_per_run", fmt.Sprintf("%.2f", r.serverCPU.Seconds()*1000/float64(max(1, r.started))), "foreign_cpu_pct", fmt.Sprintf("%.1f", r.foreignPct), "load1_start", r.load0, "load1_end", r.load1,
 	)
 	if r.cfg.label != "" {
 		line += " " + r.cfg.label
@@ -124,18 +127,18 @@ func (r *result) print(stdout, stderr io.Writer) {
   statuses       %v (%d without exactly 3 steps)
   in flight      at most %d runs at once (between their start and end events)
   run duration   p50 %.0f ms, p99 %.0f ms (min %.0f, max %.0f) — AgentRunStarted to the terminal event
-  server RSS     %s MB idle → %s MB peak (VmHWM %s MB)
-  heap+stacks    %s MB idle → %s MB peak
-  goroutines     %d idle → %d peak; threads %d; fds %d
+  server RSS     %s MB idle → %s MB peak (VmHWM %s MB) → %s MB at the end
+  heap+stacks    %s MB idle → %s MB peak → %s MB at the end
+  goroutines     %d idle → %d peak → %d at the end; threads %d; fds %d
   events         %d appended (%.2f per run): %s
   tool calls     %d
-  CPU            server %.1f%%, other processes %.1f%% of the machine (all cores); load1 %s → %s
+  CPU            server %.1f%% (%.2f ms per run), other processes %.1f%% of the machine (all cores); load1 %s → %s
 `, n, r.cfg.c, r.started, r.startedIn.Seconds(), r.startRate, r.startErrs,
 		r.finish.Seconds(), r.detected.Seconds(), r.runsPerSec, r.statuses, r.badSteps,
-		r.inflight, r.p50, r.p99, r.minMs, r.maxMs, mb(r.base.rssKB), mb(r.peak.rssKB), mb(r.peak.hwmKB),
-		mbBytes(r.base.heapBytes), mbBytes(r.peak.heapBytes), r.base.goroutines, r.peak.goroutines,
+		r.inflight, r.p50, r.p99, r.minMs, r.maxMs, mb(r.base.rssKB), mb(r.peak.rssKB), mb(r.peak.hwmKB), mb(r.end.rssKB),
+		mbBytes(r.base.heapBytes), mbBytes(r.peak.heapBytes), mbBytes(r.end.heapBytes), r.base.goroutines, r.peak.goroutines, r.end.goroutines,
 		r.peak.threads, r.peak.fds, r.events, float64(r.events)/float64(max(1, r.started)),
-		strings.Join(bt, " "), r.tools, r.serverPct, r.foreignPct, r.load0, r.load1)
+		strings.Join(bt, " "), r.tools, r.serverPct, r.serverCPU.Seconds()*1000/float64(max(1, r.started)), r.foreignPct, r.load0, r.load1)
 }
 
 // maxOverlap is the most runs under way at one moment, from their start

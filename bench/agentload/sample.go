@@ -162,6 +162,12 @@ func (s *sampler) foreign() (pct, server float64, load0, load1 string) {
 	return pct, server, s.load0, s.load1
 }
 
+// serverCPU is the CPU time the server used while sampling.
+func (s *sampler) serverCPU() time.Duration {
+	const hz = 100 // USER_HZ on Linux
+	return time.Duration(s.cpu1.server-s.cpu0.server) * time.Second / hz
+}
+
 // cpu is a reading of the CPU counters, in ticks.
 type cpu struct {
 	busy, total int64 // all cores: user+nice+system+irq+softirq, and everything
