@@ -12,7 +12,8 @@
 # agent per run, starts the runs with executeAgent and waits for them (see
 # its doc comment).
 # Usage: bench/agents.sh [outdir] (default bench/out-agents). Knobs (env):
-# NS="1000 10000" REPS=2 C=64 METRICS=1 (0: the server runs with
+# NS="1000 10000" LATENCY=200ms (the simulator's, per model call; a long
+# one, e.g. 20s, keeps all N runs in flight at once for the memory) REPS=2 C=64 METRICS=1 (0: the server runs with
 # ENABLE_METRICS=false and goroutines/heap are not sampled) SAMPLE=250ms
 # (/proc) METRICS_EVERY=0 (GET /metrics, which has series per model: 0
 # means N/5000 seconds)
@@ -20,11 +21,11 @@
 # BIN=path (prebuilt circuit-breaker; default `make build`) REV=label
 # (what BIN was built from, for the header line) PPROF=host:port (BIN is
 # a diagnostic build serving net/http/pprof where $CB_PPROF says, see
-# RESULTS-agents.md: profiles go to outdir/prof-N-REP.{cpu,heap,goroutine}).
+# RESULTS-agents.md: profiles go to outdir/prof-N-REP.{cpu,heap,goroutine,end-heap}).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-bench/out-agents}
-NS=${NS:-"1000 10000"} REPS=${REPS:-2} C=${C:-64} METRICS=${METRICS:-1} SAMPLE=${SAMPLE:-250ms} METRICS_EVERY=${METRICS_EVERY:-0}
+NS=${NS:-"1000 10000"} LATENCY=${LATENCY:-200ms} REPS=${REPS:-2} C=${C:-64} METRICS=${METRICS:-1} SAMPLE=${SAMPLE:-250ms} METRICS_EVERY=${METRICS_EVERY:-0}
 QUIET_PCT=${QUIET_PCT:-15} QUIET_WAIT=${QUIET_WAIT:-300}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
@@ -40,7 +41,7 @@ go build -o "$out/agentload" ./bench/agentload
 PID="" SIMPID="" DIR="" ADDR="" SIM=""
 start() {
 	DIR=$(mktemp -d "${TMPDIR:-/tmp}/cb-agents.XXXXXX")
-	"$BIN" sim --addr 127.0.0.1:0 --addr-file "$DIR/simaddr" --latency 200ms >"$DIR/sim.log" 2>&1 &
+	"$BIN" sim --addr 127.0.0.1:0 --addr-file "$DIR/simaddr" --latency "$LATENCY" >"$DIR/sim.log" 2>&1 &
 	SIMPID=$!
 	for _ in $(seq 100); do [ -s "$DIR/simaddr" ] && break; sleep 0.1; done
 	SIM=$(cat "$DIR/simaddr")
@@ -107,7 +108,7 @@ for n in $NS; do
 		prof=()
 		[ -z "${PPROF:-}" ] || prof=(-pprof "$PPROF" -pprof-out "$out/prof-$n-$rep")
 		"$out/agentload" -addr "$ADDR" -sim "$SIM" -n "$n" -c "$C" -pid "$PID" -sim-pid "$SIMPID" \
-			-metrics="$metrics" -sample "$SAMPLE" -metrics-every "$METRICS_EVERY" -label "rep=$rep metrics=$METRICS" "${prof[@]}" |
+			-metrics="$metrics" -sample "$SAMPLE" -metrics-every "$METRICS_EVERY" -label "rep=$rep metrics=$METRICS latency=$LATENCY" "${prof[@]}" |
 			tee -a "$out/results.txt"
 		stop
 	done

@@ -95,8 +95,8 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.timeout, "timeout", 15*time.Minute, "bound on the whole measurement")
 	fs.StringVar(&c.label, "label", "", "extra key=value fields for the RESULT line")
 	fs.BoolVar(&c.skipEventCount, "skip-event-count", false, "do not page through the events afterwards")
-	fs.StringVar(&c.pprof, "pprof", "", "`host:port` of the server's net/http/pprof (a diagnostic build): a CPU profile from the first start, heap and goroutine profiles when half the runs are started")
-	fs.StringVar(&c.pprofOut, "pprof-out", "agentload", "path prefix of the profiles (.cpu, .heap, .goroutine)")
+	fs.StringVar(&c.pprof, "pprof", "", "`host:port` of the server's net/http/pprof (a diagnostic build): a CPU profile from the first start, heap and goroutine profiles when half the runs are started, a heap profile after the runs")
+	fs.StringVar(&c.pprofOut, "pprof-out", "agentload", "path prefix of the profiles (.cpu, .heap, .goroutine, .end-heap)")
 	fs.IntVar(&c.pprofSeconds, "pprof-seconds", 10, "length of the CPU profile")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -231,6 +231,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	end := sampleOnce(ctx, cl, cfg, true) // what the ended runs left
+	if cfg.pprof != "" {
+		cl.profile(ctx, cfg, "heap?gc=1", ".end-heap")
+	}
 
 	// 4. Figures.
 	r := summarize(cfg, t0, startedIn, detected, runs, int(startErrs.Load()))

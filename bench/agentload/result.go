@@ -121,7 +121,7 @@ func (r *result) print(stdout, stderr io.Writer) {
 	}
 	fmt.Fprintln(stdout, "RESULT "+line)
 	fmt.Fprintf(stderr, `
-%d concurrent agent runs (3 steps, 200 ms per model call), c=%d
+%d agent runs started at once (3 steps each), c=%d
   started        %d in %.2fs: %.0f starts/s (%d errors)
   finished       all in %.2fs after the first start (seen at %.2fs): %.0f runs/s
   statuses       %v (%d without exactly 3 steps)
