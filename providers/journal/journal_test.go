@@ -73,3 +73,56 @@ func TestJournalAppendsEveryCallToItsTenantStream(t *testing.T) {
 		t.Fatalf("lost = %d, want 1", st.Lost)
 	}
 }
+
+// countingStore counts the appends that reach the store.
+type countingStore struct {
+	events.Store
+	mu      sync.Mutex
+	appends int
+}
+
+func (s *countingStore) Append(ctx context.Context, stream string, expected events.Revision, evs ...events.Event) (events.Appended, error) {
+	s.mu.Lock()
+	s.appends++
+	s.mu.Unlock()
+	return s.Store.Append(ctx, stream, expected, evs...)
+}
+
+func TestJournalLingerGroupsCallsIntoFewAppends(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		tenants []string
+		// A linger far longer than the test's Adds: every call is queued
+		// before the first append, so each stream gets exactly one.
+		wantAppends int
+	}{
+		{name: "one tenant", tenants: []string{"acme"}, wantAppends: 1},
+		{name: "three tenants, appended concurrently", tenants: []string{"acme", "globex", "initech"}, wantAppends: 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			store := &countingStore{Store: natsjstest.Open(t, "")}
+			j := journal.New(store, journal.Options{Linger: time.Hour, MaxBatch: 256})
+			runDone := make(chan error, 1)
+			go func() { runDone <- j.Run(context.Background()) }()
+			for i := range 30 {
+				tenant := tc.tenants[i%len(tc.tenants)]
+				j.Add(events.LlmCallCompleted{CallID: fmt.Sprintf("%s-%d", tenant, i), Tenant: tenant, Outcome: "ok"})
+			}
+			// Close ends the linger: the queue is closed, the batch appended.
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := j.Close(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-runDone; err != nil {
+				t.Fatal(err)
+			}
+			if st := j.Stats(); st.Appended != 30 || st.Lost != 0 {
+				t.Fatalf("stats = %+v", st)
+			}
+			if store.appends != tc.wantAppends {
+				t.Fatalf("%d appends, want %d", store.appends, tc.wantAppends)
+			}
+		})
+	}
+}
