@@ -205,7 +205,7 @@ func Default() Config {
 			MaxAttempts: 2, RetryBaseDelay: Duration(200 * time.Millisecond), RetryMaxDelay: Duration(5 * time.Second),
 			BreakerFailures: 5, BreakerOpenFor: Duration(30 * time.Second),
 		}},
-		NATS:     NATS{SubjectPrefix: "circuit-breaker", MaxReconnectAttempts: 10},
+		NATS: NATS{SubjectPrefix: "circuit-breaker", MaxReconnectAttempts: 10},
 		Security: Security{
 			APIRateLimit: 1000,
 			RateLimiting: RateLimiting{RequestsPerMinute: 1000, BurstSize: 100},

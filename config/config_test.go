@@ -51,7 +51,7 @@ func TestGoodFiles(t *testing.T) {
 				Database: Database{URL: "postgresql://user:pass@localhost:5432/circuitbreaker", MaxConnections: 5, TimeoutSeconds: 10},
 				LLM: LLM{DefaultProvider: "anthropic", MaxConcurrentRequests: 10, RequestTimeoutSeconds: 30,
 					Providers: map[string]Provider{
-						"ollama":    {BaseURL: "http://localhost:11434", Models: []string{"llama3"}},
+						"ollama": {BaseURL: "http://localhost:11434", Models: []string{"llama3"}},
 						"anthropic": {APIKey: "sk-ant", Models: []string{"claude-3-opus-20240229"},
 							Prices: map[string]Price{"claude-3-opus-20240229": {Input: ptr(12.5), CacheRead: ptr(1.25)}}},
 					},
