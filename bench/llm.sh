@@ -11,8 +11,9 @@
 #      of DUR each; per run exact p50/p90/p99/p99.9 from all samples.
 #   2. Search, each mode: REPS pairs of SEARCH_DUR per rate. If the highest
 #      of RATES passes (median p99 added < LIMIT_MS; phase 1 must have run),
-#      upwards through SEARCH until the first rate that fails; otherwise
-#      downwards through SEARCH_DOWN until the first rate that passes.
+#      upwards through the SEARCH rates above it until the first that fails;
+#      otherwise downwards through the SEARCH_DOWN rates below it until the
+#      first that passes.
 # Each run also records the server's max VmRSS (sampled every 200 ms), the
 # server's CPU per request, the CPU used by processes other than ours
 # ("foreign": other builds on the machine), steal, and the router's own
@@ -261,10 +262,12 @@ phase2() {
 	for mode in $MODES; do
 		if verdict fixed "$mode" "$top"; then
 			for r in $SEARCH; do
+				[ "$r" -gt "$top" ] || continue
 				search1 "$mode" "$r" || break
 			done
 		else
 			for r in $SEARCH_DOWN; do
+				[ "$r" -lt "$top" ] || continue
 				search1 "$mode" "$r" && break
 			done
 		fi
