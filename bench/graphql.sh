@@ -5,10 +5,13 @@
 #      then the highest rate with p99 < 10 ms; vegeta also with GOMAXPROCS=1;
 #   2. executeActivity mutations, closed loop (bench/gqlmutate), fsync before ack;
 #   3. WebSocket fan-out (bench/wsfanout): FAN_N subscribers, events appended
-#      at FAN_RATES per second, append→delivery p50/p99 and server RSS.
+#      at FAN_RATES per second, append→delivery p50/p99, server RSS, and the
+#      CPU per delivery of server and driver.
 # Usage: bench/graphql.sh [outdir] (default bench/out-graphql). Knobs (env):
 # REPS=3 DUR=20s RATES="2000 5000 10000" SEARCH="12500 15000 17500 20000 25000"
-# MUT_C="64 256" FAN_N=10000 FAN_RATES="20 2" FAN_DUR=20s PHASES="1 2 3".
+# MUT_C="64 256" FAN_N=10000 FAN_RATES="20 2" FAN_DUR=20s PHASES="1 2 3"
+# FAN_ARGS="" (more wsfanout flags, e.g. "-reader gorilla": one reader
+# goroutine per connection instead of the epoll reader).
 # vegeta and the drivers share the 2 cores with the server: see RESULTS-graphql.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +19,7 @@ out=${1:-bench/out-graphql}
 REPS=${REPS:-3} DUR=${DUR:-20s} RATES=${RATES:-"2000 5000 10000"}
 SEARCH=${SEARCH:-"12500 15000 17500 20000 25000"} MUT_C=${MUT_C:-"64 256"}
 FAN_N=${FAN_N:-10000} FAN_RATES=${FAN_RATES:-"20 2"} FAN_DUR=${FAN_DUR:-20s} PHASES=${PHASES:-"1 2 3"}
+FAN_ARGS=${FAN_ARGS:-}
 mkdir -p "$out/bin"
 out=$(cd "$out" && pwd)
 GOBIN_DIR=$(go env GOPATH)/bin
@@ -106,7 +110,8 @@ phase3() {
 	for rep in $(seq "$REPS"); do
 		for r in $FAN_RATES; do
 			start_server
-			"$out/bin/wsfanout" -addr "$ADDR" -n "$FAN_N" -rate "$r" -duration "$FAN_DUR" -pid "$PID" -timeout 4m \
+			# shellcheck disable=SC2086 # FAN_ARGS is a list of flags
+			"$out/bin/wsfanout" $FAN_ARGS -addr "$ADDR" -n "$FAN_N" -rate "$r" -duration "$FAN_DUR" -pid "$PID" -timeout 4m \
 				| tee "$out/fanout-$r-$rep.txt" >&2
 			grep '^RESULT' "$out/fanout-$r-$rep.txt" >>"$out/results.txt"
 			stop_server
@@ -135,7 +140,8 @@ for line in open(sys.argv[1]):
         key, cols = ("mutations", "c=" + f["c"], "", ""), ["per_s", "p50_ms", "p99_ms", "rss_mb"]
     else:
         key = ("fan-out", "n=" + f["subscribers"], "rate=" + f["rate"], "")
-        cols = ["delivered_pct", "p50_ms", "p99_ms", "ack_p50_ms", "ack_p99_ms", "rss_idle_mb", "rss_load_mb"]
+        cols = ["delivered_pct", "p50_ms", "p99_ms", "ack_p50_ms", "ack_p99_ms", "rss_idle_mb", "rss_load_mb",
+                "server_us", "driver_us", "other_cpu_s"]
     for c in cols:
         try:
             rows[key][c].append(float(f[c]))
